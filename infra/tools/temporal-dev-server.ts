@@ -1,0 +1,102 @@
+// Starts `temporal server start-dev` on loopback with free ports and the project's search
+// attributes, waits until its frontend answers, and stops it (process group) on demand.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { Connection } from '@temporalio/client';
+import { ensureTemporalCli } from './temporal.ts';
+import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
+
+export interface DevServerOptions {
+  /** SQLite file; omitted = in-memory. */
+  dbFile?: string;
+  /** Serve the Web UI (default false: tests do not need it). */
+  ui?: boolean;
+  port?: number;
+  uiPort?: number;
+  namespace?: string;
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** Extra `--dynamic-config-value` entries, e.g. `limit.historyCount.error=20000`. */
+  dynamicConfig?: string[];
+  /** Inherit stdio (interactive use) instead of capturing it. */
+  inheritOutput?: boolean;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl?: string;
+  namespace: string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
+  const cli = await ensureTemporalCli();
+  const port = opts.port ?? (await freePort());
+  const uiPort = opts.ui ? (opts.uiPort ?? (await freePort())) : undefined;
+  const namespace = opts.namespace ?? 'default';
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
+  args.push('--log-level', opts.logLevel ?? 'error');
+  if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (uiPort) args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  else args.push('--headless');
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  for (const kv of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', kv);
+
+  const child = spawn(cli, args, { stdio: opts.inheritOutput ? 'inherit' : ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
+  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      /* already gone */
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
+    }, 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}):\n${output}`);
+    try {
+      const conn = await Connection.connect({ address, connectTimeout: 2000 });
+      try {
+        await conn.workflowService.describeNamespace({ namespace });
+        break;
+      } finally {
+        await conn.close();
+      }
+    } catch (err) {
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`temporal dev server on ${address} not ready after 120 s: ${(err as Error).message}\n${output}`);
+      }
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  return { address, namespace, uiUrl: uiPort ? `http://127.0.0.1:${uiPort}` : undefined, process: child, stop };
+}
