@@ -1,6 +1,7 @@
 // Starts `temporal server start-dev` on loopback with free ports and the project's search
 // attributes, waits until its frontend answers, and stops it (process group) on demand.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { ensureTemporalCli } from './temporal.ts';
@@ -19,6 +20,8 @@ export interface DevServerOptions {
   dynamicConfig?: string[];
   /** Inherit stdio (interactive use) instead of capturing it. */
   inheritOutput?: boolean;
+  /** Append the server's output to this file instead of capturing it. */
+  logFile?: string;
 }
 
 export interface DevServer {
@@ -41,6 +44,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** `preferred` if nothing listens on it on loopback, else a free port. */
+export function portOrFree(preferred: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', (err: NodeJS.ErrnoException) => (err.code === 'EADDRINUSE' ? freePort().then(resolve, reject) : reject(err)));
+    srv.listen(preferred, '127.0.0.1', () => srv.close(() => resolve(preferred)));
+  });
+}
+
 export async function startDevServer(opts: DevServerOptions = {}): Promise<DevServer> {
   const cli = await ensureTemporalCli();
   const port = opts.port ?? (await freePort());
@@ -54,10 +67,13 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const kv of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', kv);
 
-  const child = spawn(cli, args, { stdio: opts.inheritOutput ? 'inherit' : ['ignore', 'pipe', 'pipe'], detached: true });
-  let output = '';
-  child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
-  child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-8000)));
+  const log = opts.logFile ? openSync(opts.logFile, 'a') : 'pipe';
+  const child = spawn(cli, args, { stdio: opts.inheritOutput ? 'inherit' : ['ignore', log, log], detached: true });
+  if (typeof log === 'number') closeSync(log);
+  let captured = '';
+  child.stdout?.on('data', (d: Buffer) => (captured = (captured + d.toString()).slice(-8000)));
+  child.stderr?.on('data', (d: Buffer) => (captured = (captured + d.toString()).slice(-8000)));
+  const output = () => (opts.logFile ? readFileSync(opts.logFile, 'utf8').slice(-8000) : captured);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
 
   const stop = async () => {
@@ -81,7 +97,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const address = `127.0.0.1:${port}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}):\n${output}`);
+    if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}):\n${output()}`);
     try {
       const conn = await Connection.connect({ address, connectTimeout: 2000 });
       try {
@@ -93,7 +109,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
     } catch (err) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`temporal dev server on ${address} not ready after 120 s: ${(err as Error).message}\n${output}`);
+        throw new Error(`temporal dev server on ${address} not ready after 120 s: ${(err as Error).message}\n${output()}`, { cause: err });
       }
       await new Promise((r) => setTimeout(r, 250));
     }

