@@ -1,0 +1,110 @@
+// Test access to the real Temporal dev server started by test/run.ts: a client, and workers on a
+// task queue of the test's own, using the workflow bundle built once per run.
+import { randomUUID } from 'node:crypto';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
+import { createWorker, type CreateWorkerOptions } from '../../worker/worker.ts';
+import { buildWorkflowBundle } from '../../worker/bundle.ts';
+import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import { graphQuery } from '../../workflows/interpreter/messages.ts';
+import type { RunGraph } from '../../workflows/interpreter/graph.ts';
+
+let runtimeInstalled = false;
+function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(process.env.CEDILLE_TEST_LOG === '1' ? 'INFO' : 'ERROR') });
+}
+
+export interface TemporalTestEnv {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  client: Client;
+  /** Starts a worker on the test's task queue; `stop()` shuts it down and waits. */
+  startWorker(opts?: Partial<CreateWorkerOptions>): Promise<RunningWorker>;
+  /** Starts `interpret` on a compiled definition. */
+  start(definition: CompiledDefinition, input?: unknown, extra?: Partial<RunInput> & { workflowId?: string }): Promise<WorkflowHandle>;
+  graph(handle: WorkflowHandle): Promise<RunGraph>;
+  close(): Promise<void>;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+let bundle: Promise<{ code: string } | { codePath: string }> | undefined;
+function workflowBundle() {
+  bundle ??= process.env.CEDILLE_WORKFLOW_BUNDLE ? Promise.resolve({ codePath: process.env.CEDILLE_WORKFLOW_BUNDLE }) : buildWorkflowBundle();
+  return bundle;
+}
+
+export async function temporalTestEnv(): Promise<TemporalTestEnv> {
+  quietRuntime();
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run tests with `npm test` (test/run.ts starts the server)');
+  const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+  const taskQueue = `test-${randomUUID()}`;
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection, namespace });
+  const natives: NativeConnection[] = [];
+  const workers = new Set<RunningWorker>();
+
+  const env: TemporalTestEnv = {
+    address,
+    namespace,
+    taskQueue,
+    client,
+    async startWorker(opts = {}) {
+      const native = await NativeConnection.connect({ address });
+      natives.push(native);
+      const worker = await createWorker({ connection: native, namespace, taskQueue, workflowBundle: await workflowBundle(), ...opts });
+      const running = worker.run();
+      const handle: RunningWorker = {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+          workers.delete(handle);
+        },
+      };
+      workers.add(handle);
+      return handle;
+    },
+    start(definition, input, extra = {}) {
+      const { workflowId, ...rest } = extra;
+      return client.workflow.start('interpret', {
+        taskQueue,
+        workflowId: workflowId ?? `${definition.name}-${randomUUID()}`,
+        args: [{ definition, input, ...rest } satisfies RunInput],
+      });
+    },
+    graph(handle) {
+      return handle.query(graphQuery);
+    },
+    async close() {
+      for (const w of [...workers]) await w.stop();
+      for (const n of natives) await n.close();
+      await connection.close();
+    },
+  };
+  return env;
+}
+
+/** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -1,0 +1,16 @@
+// Activities the interpreter itself uses (not part of the catalog definitions can call).
+import type { CompiledDefinition } from '../workflows/dsl/compiled.ts';
+
+export interface DefinitionLookup {
+  getByWorkflowType(workflowType: string): CompiledDefinition | undefined;
+}
+
+export type ResolveDefinition = (req: { workflowType: string }) => Promise<CompiledDefinition | null>;
+
+export function internalActivities(definitions: DefinitionLookup): { resolveDefinition: ResolveDefinition } {
+  return {
+    async resolveDefinition({ workflowType }) {
+      return definitions.getByWorkflowType(workflowType) ?? null;
+    },
+  };
+}

@@ -1,0 +1,36 @@
+// The worker: hosts the interpreter workflows and every catalog activity on one task queue.
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { loadCatalog, type Catalog } from '../activities/catalog.ts';
+import { catalogActivities } from './catalog-activities.ts';
+import { internalActivities, type DefinitionLookup } from './internal-activities.ts';
+import { TASK_QUEUE } from './config.ts';
+import { WORKFLOWS_PATH } from './bundle.ts';
+
+export interface CreateWorkerOptions {
+  connection: NativeConnection;
+  namespace?: string;
+  taskQueue?: string;
+  /** The activity catalog (default: every activity under activities/); tests may add their own. */
+  catalog?: Catalog;
+  /** Where named workflow types (spec.workflowType) are looked up; default: the built-in definitions. */
+  registry?: DefinitionLookup;
+  /** A prebuilt bundle (tests build it once per run); default: bundle at start. */
+  workflowBundle?: { code: string } | { codePath: string };
+  /** Extra options (concurrency limits, shutdown grace time, identity). */
+  tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime' | 'identity'>>;
+}
+
+export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
+  const catalog = opts.catalog ?? (await loadCatalog());
+  const registry = opts.registry ?? (await (await import('./definitions.ts')).loadDefinitions(catalog));
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
+    activities: { ...catalogActivities(catalog), ...internalActivities(registry) },
+    maxConcurrentActivityTaskExecutions: 200,
+    shutdownGraceTime: '10s',
+    ...opts.tuning,
+  });
+}

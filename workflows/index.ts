@@ -1,0 +1,35 @@
+// The workflow bundle's entry point: everything Temporal can start by type name.
+//  - `interpret`: runs any compiled definition passed in its input (what the API and CLI start).
+//  - `forEachBatch`: the child behind large fan-outs.
+//  - the default export: any other workflow type is a definition's `spec.workflowType`
+//    (e.g. `helloWorld`), so built-in and registered definitions can be started from the
+//    Temporal UI with a plain JSON input.
+import { proxyLocalActivities, workflowInfo, ApplicationFailure } from '@temporalio/workflow';
+import type { CompiledDefinition } from './dsl/compiled.ts';
+import { interpret } from './interpreter/run.ts';
+import type { RunInput } from './interpreter/run-input.ts';
+import type { ResolveDefinition } from '../worker/internal-activities.ts';
+
+export { interpret } from './interpreter/run.ts';
+export { forEachBatch } from './interpreter/batch.ts';
+
+const { resolveDefinition } = proxyLocalActivities<{ resolveDefinition: ResolveDefinition }>({
+  startToCloseTimeout: 10_000,
+  retry: { maximumAttempts: 3 },
+});
+
+/** A named run that continued as new keeps its workflow type and receives a RunInput again. */
+function isContinuedRun(input: unknown): input is RunInput {
+  return typeof input === 'object' && input !== null && 'resume' in input && 'definition' in input;
+}
+
+export default async function namedDefinition(input?: unknown): Promise<unknown> {
+  if (isContinuedRun(input)) return interpret(input);
+  const info = workflowInfo();
+  // The local activity's result is recorded in history: the run stays pinned to the definition it
+  // resolved at start, whatever the registry holds later.
+  const definition: CompiledDefinition | null = await resolveDefinition({ workflowType: info.workflowType });
+  if (!definition) throw ApplicationFailure.nonRetryable(`no definition has workflowType '${info.workflowType}'`, 'UnknownWorkflowType');
+  const initiator = typeof info.memo?.initiator === 'string' ? info.memo.initiator : undefined;
+  return interpret({ definition, input: input ?? {}, ...(initiator ? { initiator } : {}) });
+}

@@ -1,0 +1,53 @@
+// The child workflow behind large forEach steps: runs the body for a slice of the items with a
+// bounded concurrency, and continues as new (carrying finished results) before its history gets
+// large, so a fan-out of any size stays within Temporal's per-execution limits.
+import { continueAsNew, condition, allHandlersFinished, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { CompiledDefinition, ForEachStepC } from '../dsl/compiled.ts';
+import type { Scope } from '../expressions/evaluate.ts';
+import type { Frame } from './frame.ts';
+import type { FanOutView } from './graph.ts';
+import { Interpreter } from './interpreter.ts';
+import { graphQuery } from './messages.ts';
+import { BATCH_EVENT_LIMIT, runInline, type ItemResult } from './steps/for-each.ts';
+
+export interface BatchInput {
+  definition: CompiledDefinition;
+  step: ForEachStepC;
+  /** Path of the parent frame (for deterministic ids). */
+  path: string;
+  round: number;
+  concurrency: number;
+  inputs: unknown;
+  workflow: Scope['workflow'];
+  initiator?: string;
+  frame: Pick<Frame, 'steps' | 'vars' | 'locals'>;
+  items: { index: number; value: unknown }[];
+  /** Results of earlier executions of this batch (continue-as-new). */
+  done: ItemResult[];
+}
+
+export async function forEachBatch(input: BatchInput): Promise<ItemResult[]> {
+  const { step } = input;
+  const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}) }, [], false);
+  const view: FanOutView = { total: input.done.length + input.items.length, running: 0, succeeded: 0, failed: 0, failures: [], rounds: input.round };
+  for (const r of input.done) r.status === 'completed' ? view.succeeded++ : view.failed++;
+  setHandler(graphQuery, () => ({ ...ix.graph(), nodes: [{ id: step.id, kind: 'forEach', status: 'running', fanOut: view }] }));
+
+  // Items are addressed by their index in the parent's list; keep a sparse view of just ours.
+  const values: unknown[] = [];
+  for (const { index, value } of input.items) values[index] = value;
+  const frame: Frame = { ...input.frame, steps: { ...input.frame.steps }, vars: { ...input.frame.vars }, saga: [], path: input.path, tracked: false };
+  const results: ItemResult[] = [];
+  const indices = input.items.map((i) => i.index);
+  const headroom = input.concurrency * step.eventsPerItem;
+  const drain = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > BATCH_EVENT_LIMIT - headroom;
+
+  const started = await runInline(step, frame, ix, values, indices, { concurrency: input.concurrency, round: input.round, results, view, drain });
+  const finished = [...input.done, ...results.filter(Boolean)];
+  if (started < indices.length) {
+    await condition(allHandlersFinished);
+    const remaining = new Set(indices.slice(started));
+    return continueAsNew<typeof forEachBatch>({ ...input, items: input.items.filter((i) => remaining.has(i.index)), done: finished });
+  }
+  return finished;
+}

@@ -1,0 +1,171 @@
+// The interpreter: walks compiled steps, keeps the run graph and the expression scope, registers
+// compensations. Each step kind lives in ./steps/<kind>.ts; this class only sequences them.
+import { isCancellation, upsertSearchAttributes, CancellationScope, log } from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
+import { evaluateCondition, evaluateValue, type Scope } from '../expressions/evaluate.ts';
+import { childLists, initialNodes, type GraphNode, type RunGraph, type RunStatus } from './graph.ts';
+import { describeError, asTemporalFailure, stepFailure } from './errors.ts';
+import type { Frame } from './frame.ts';
+import { Inbox } from './inbox.ts';
+import { STEP_EXECUTORS } from './steps/index.ts';
+import type { ApprovalState } from './steps/approval.ts';
+import type { PausedFanOut } from './steps/for-each.ts';
+
+export interface RunContext {
+  definition: CompiledDefinition;
+  inputs: unknown;
+  initiator?: string;
+  workflow: Scope['workflow'];
+}
+
+const statusKey = defineSearchAttributeKey('CedilleStatus', SearchAttributeType.KEYWORD);
+
+export class Interpreter {
+  readonly nodes = new Map<string, GraphNode>();
+  /** Approval steps currently waiting, by step id (answers are routed here). */
+  readonly approvals = new Map<string, ApprovalState>();
+  /** forEach steps paused on failed items, by step id. */
+  readonly pausedFanOuts = new Map<string, PausedFanOut>();
+  private status: RunStatus = 'running';
+  private endedAt?: string;
+  private error?: string;
+  private readonly waiting = new Set<string>();
+
+  constructor(
+    readonly run: RunContext,
+    nodes: GraphNode[] = initialNodes(run.definition),
+    /** Whether this execution publishes its status as a search attribute (batch children do not). */
+    private readonly publishStatus = true,
+    /** Named events received and not yet consumed by a waitFor step. */
+    readonly inbox = new Inbox(),
+  ) {
+    for (const n of nodes) this.nodes.set(n.id, n);
+  }
+
+  get definition(): CompiledDefinition {
+    return this.run.definition;
+  }
+
+  scope(frame: Frame): Scope {
+    return {
+      inputs: this.run.inputs,
+      steps: frame.steps,
+      vars: frame.vars,
+      workflow: this.run.workflow,
+      now: new Date(Date.now()),
+      ...(frame.locals ? { locals: frame.locals } : {}),
+    };
+  }
+
+  evaluate(value: unknown, frame: Frame): unknown {
+    return evaluateValue(value, this.scope(frame));
+  }
+
+  condition(source: string, frame: Frame): boolean {
+    return evaluateCondition(source, this.scope(frame));
+  }
+
+  /** Updates a graph node, for frames that are tracked in the graph. */
+  mark(frame: Frame, id: string, patch: Partial<GraphNode>): void {
+    if (!frame.tracked) return;
+    const node = this.nodes.get(id);
+    if (node) Object.assign(node, patch);
+  }
+
+  node(id: string): GraphNode | undefined {
+    return this.nodes.get(id);
+  }
+
+  graph(): RunGraph {
+    return {
+      definition: this.definition.name,
+      hash: this.definition.hash,
+      status: this.status,
+      startedAt: this.run.workflow.startTime,
+      ...(this.endedAt ? { endedAt: this.endedAt } : {}),
+      ...(this.error ? { error: this.error } : {}),
+      nodes: [...this.nodes.values()],
+    };
+  }
+
+  async runSteps(steps: CompiledStep[], frame: Frame): Promise<void> {
+    for (const step of steps) await this.runStep(step, frame);
+  }
+
+  async runStep(step: CompiledStep, frame: Frame): Promise<void> {
+    if (step.when && !this.condition(step.when, frame)) {
+      this.skip(step, frame);
+      return;
+    }
+    this.mark(frame, step.id, { status: 'running', startedAt: nowIso() });
+    try {
+      const output = await STEP_EXECUTORS[step.kind](step as never, frame, this);
+      frame.steps[step.id] = { status: 'completed', output };
+      this.mark(frame, step.id, { status: 'completed', endedAt: nowIso() });
+      if ('compensate' in step && step.compensate?.length) frame.saga.push({ stepId: step.id, steps: step.compensate });
+    } catch (err) {
+      const cancelled = isCancellation(err);
+      frame.steps[step.id] = { status: 'failed', error: describeError(err) };
+      this.mark(frame, step.id, { status: cancelled ? 'cancelled' : 'failed', endedAt: nowIso(), error: describeError(err) });
+      throw cancelled ? err : stepFailure(step.id, asTemporalFailure(err));
+    }
+  }
+
+  /** Marks a step and everything under it as skipped. */
+  skip(step: CompiledStep, frame: Frame): void {
+    frame.steps[step.id] = { status: 'skipped' };
+    this.mark(frame, step.id, { status: 'skipped' });
+    for (const [role, children] of childLists(step)) if (role !== 'compensate') for (const c of children) this.skip(c, frame);
+  }
+
+  /**
+   * Runs the frame's compensations in reverse order of completion, even if the run is being
+   * cancelled. A failing compensation is recorded and the others still run; returns the errors.
+   */
+  async compensate(frame: Frame): Promise<string[]> {
+    const errors: string[] = [];
+    if (!frame.saga.length) return errors;
+    const previous = this.status;
+    if (frame.tracked) this.setStatus('compensating');
+    await CancellationScope.nonCancellable(async () => {
+      while (frame.saga.length) {
+        const { stepId, steps } = frame.saga.pop()!;
+        this.mark(frame, stepId, { status: 'compensating' });
+        try {
+          await this.runSteps(steps, frame);
+          this.mark(frame, stepId, { status: 'compensated' });
+        } catch (err) {
+          errors.push(`compensation of '${stepId}' failed: ${describeError(err)}`);
+          log.warn('compensation failed', { stepId, error: describeError(err) });
+        }
+      }
+    });
+    if (frame.tracked) this.setStatus(previous);
+    return errors;
+  }
+
+  /** A step starts or stops waiting for people or events; the run status follows. */
+  setWaiting(stepId: string, waiting: boolean, kind: 'waiting' | 'paused' = 'waiting'): void {
+    if (waiting) this.waiting.add(`${kind}:${stepId}`);
+    else this.waiting.delete(`${kind}:${stepId}`);
+    const paused = [...this.waiting].some((w) => w.startsWith('paused:'));
+    this.setStatus(paused ? 'paused' : this.waiting.size ? 'waiting' : 'running');
+  }
+
+  setStatus(status: RunStatus, force = false): void {
+    if (status === this.status && !force) return;
+    this.status = status;
+    if (this.publishStatus) upsertSearchAttributes([{ key: statusKey, value: status }]);
+  }
+
+  finish(status: 'completed' | 'failed' | 'cancelled', error?: string): void {
+    this.endedAt = nowIso();
+    if (error) this.error = error;
+    this.setStatus(status);
+  }
+}
+
+export function nowIso(): string {
+  return new Date(Date.now()).toISOString();
+}

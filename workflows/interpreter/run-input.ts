@@ -1,0 +1,32 @@
+import type { CompiledDefinition } from '../dsl/compiled.ts';
+import type { GraphNode } from './graph.ts';
+import type { StepResult } from './frame.ts';
+
+/** Input of the `interpret` workflow. */
+export interface RunInput {
+  /** The compiled definition this run is pinned to (its `hash` identifies the version). */
+  definition: CompiledDefinition;
+  input?: unknown;
+  /** Identity that started the run (four-eyes: may not approve it). */
+  initiator?: string;
+  options?: {
+    /** Continue as new past this many history events (default RUN_EVENT_LIMIT; lowered in tests). */
+    eventLimit?: number;
+  };
+  /** Present when the run continued as new: where to pick up. */
+  resume?: ResumeState;
+}
+
+export interface ResumeState {
+  /** Index of the next top-level step. */
+  next: number;
+  steps: Record<string, StepResult>;
+  vars: Record<string, unknown>;
+  /** Ids of steps whose compensation is pending, in completion order. */
+  saga: string[];
+  nodes: GraphNode[];
+  inbox: Record<string, unknown[]>;
+  startTime: string;
+  /** Validated inputs (defaults applied) of the first execution. */
+  inputs: unknown;
+}

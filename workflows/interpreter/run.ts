@@ -1,0 +1,166 @@
+// The interpreter workflow: validates the input, runs the top-level steps, compensates and runs
+// `finally` on failure or cancel, and continues as new between top-level steps when the history
+// grows large.
+import {
+  ApplicationFailure,
+  CancellationScope,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { z } from 'zod';
+import { evaluateValue } from '../expressions/evaluate.ts';
+import { describeError, asTemporalFailure } from './errors.ts';
+import { topFrame, type Frame } from './frame.ts';
+import { Interpreter, nowIso } from './interpreter.ts';
+import { Inbox } from './inbox.ts';
+import { registerHandlers } from './handlers.ts';
+import { childLists } from './graph.ts';
+import type { RunInput, ResumeState } from './run-input.ts';
+import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
+
+/** Past this many events, continue as new at the next top-level step boundary. */
+export const RUN_EVENT_LIMIT = 8_000;
+
+const keys = {
+  definition: defineSearchAttributeKey('CedilleDefinition', SearchAttributeType.KEYWORD),
+  hash: defineSearchAttributeKey('CedilleDefinitionHash', SearchAttributeType.KEYWORD),
+  initiator: defineSearchAttributeKey('CedilleInitiator', SearchAttributeType.KEYWORD),
+};
+
+function validateInputs(def: CompiledDefinition, input: unknown): unknown {
+  if (!def.input) return input ?? {};
+  const result = z.fromJSONSchema(def.input as Parameters<typeof z.fromJSONSchema>[0]).safeParse(input ?? {});
+  if (result.success) return result.data;
+  const problems = result.error.issues.map((i) => `${['input', ...i.path].join('.')}: ${i.message}`);
+  throw ApplicationFailure.create({ message: `invalid input for ${def.name}: ${problems.join('; ')}`, type: 'InvalidInput', nonRetryable: true, details: [problems] });
+}
+
+function findStep(steps: CompiledStep[], id: string): CompiledStep | undefined {
+  for (const s of steps) {
+    if (s.id === id) return s;
+    for (const [, children] of childLists(s)) {
+      const found = findStep(children, id);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+export async function interpret(run: RunInput): Promise<unknown> {
+  const def = run.definition;
+  const info = workflowInfo();
+  const resume = run.resume;
+  const inputs = resume ? resume.inputs : validateInputs(def, run.input);
+  const ix = new Interpreter(
+    {
+      definition: def,
+      inputs,
+      ...(run.initiator ? { initiator: run.initiator } : {}),
+      workflow: {
+        id: info.workflowId,
+        runId: info.firstExecutionRunId,
+        type: info.workflowType,
+        definition: def.name,
+        hash: def.hash,
+        ...(run.initiator ? { initiator: run.initiator } : {}),
+        startTime: resume?.startTime ?? nowIso(),
+      },
+    },
+    resume?.nodes,
+    true,
+    Inbox.from(resume?.inbox),
+  );
+  registerHandlers(ix);
+  if (!resume) {
+    upsertSearchAttributes([
+      { key: keys.definition, value: def.name },
+      { key: keys.hash, value: def.hash },
+      ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
+    ]);
+    ix.setStatus('running', true);
+  }
+
+  const frame: Frame = topFrame();
+  if (resume) {
+    Object.assign(frame.steps, resume.steps);
+    Object.assign(frame.vars, resume.vars);
+    for (const id of resume.saga) {
+      const step = findStep(def.steps, id);
+      if (step && 'compensate' in step && step.compensate) frame.saga.push({ stepId: id, steps: step.compensate });
+    }
+  }
+
+  let failure: unknown;
+  let output: unknown;
+  let next = resume?.next ?? 0;
+  try {
+    for (; next < def.steps.length; next++) {
+      if (next > (resume?.next ?? 0) && historyIsLarge(run.options?.eventLimit ?? RUN_EVENT_LIMIT)) break;
+      await ix.runStep(def.steps[next]!, frame);
+    }
+    if (next >= def.steps.length) {
+      output = def.output !== undefined ? evaluateValue(def.output, ix.scope(frame)) : Object.fromEntries(Object.entries(frame.steps).map(([id, r]) => [id, r.output]));
+    }
+  } catch (err) {
+    failure = err;
+    const compensationErrors = await ix.compensate(frame);
+    if (compensationErrors.length && !isCancellation(err)) failure = withNotes(err, compensationErrors);
+  }
+
+  if (!failure && next < def.steps.length) {
+    // Continue as new: carry the state; `finally` runs once, at the very end.
+    await condition(allHandlersFinished);
+    const state: ResumeState = {
+      next,
+      steps: frame.steps,
+      vars: frame.vars,
+      saga: frame.saga.map((c) => c.stepId),
+      nodes: ix.graph().nodes,
+      inbox: ix.inbox.snapshot(),
+      startTime: ix.run.workflow.startTime,
+      inputs,
+    };
+    return continueAsNew<typeof interpret>({ ...run, resume: state });
+  }
+
+  if (def.finally?.length) {
+    await CancellationScope.nonCancellable(async () => {
+      try {
+        await ix.runSteps(def.finally!, frame);
+      } catch (err) {
+        if (!failure) failure = err;
+        else failure = withNotes(failure, [`finally failed: ${describeError(err)}`]);
+      }
+    });
+  }
+
+  if (failure) {
+    const cancelled = isCancellation(failure);
+    ix.finish(cancelled ? 'cancelled' : 'failed', describeError(failure));
+    await condition(allHandlersFinished);
+    throw asTemporalFailure(failure);
+  }
+  ix.finish('completed');
+  await condition(allHandlersFinished);
+  return output;
+}
+
+function historyIsLarge(limit: number): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > limit;
+}
+
+function withNotes(err: unknown, notes: string[]): unknown {
+  if (isCancellation(err)) return err;
+  return ApplicationFailure.create({
+    message: `${describeError(err)} (${notes.join('; ')})`,
+    type: err instanceof ApplicationFailure ? (err.type ?? 'StepFailed') : 'StepFailed',
+    nonRetryable: true,
+    cause: err instanceof Error ? err : undefined,
+  });
+}

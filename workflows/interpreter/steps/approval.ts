@@ -1,0 +1,163 @@
+// Approval steps: approver groups, N-of-M quorum, four-eyes (the initiator never approves),
+// reminders and escalations as durable timers, an explicit onTimeout. Answers arrive as an Update
+// (validated synchronously) or as a signal (validated the same way, refusals recorded).
+import { condition, ApplicationFailure, scheduleActivity, log } from '@temporalio/workflow';
+import type { ApprovalStepC } from '../../dsl/compiled.ts';
+import type { ApprovalView } from '../graph.ts';
+import { RefusalType, type ApprovalAnswer, type ApprovalReceipt } from '../messages.ts';
+import { describeError } from '../errors.ts';
+import { nowIso, type Interpreter } from '../interpreter.ts';
+import type { StepExecutor } from './types.ts';
+
+export class ApprovalState {
+  readonly view: ApprovalView;
+  deadlineMs: number;
+
+  constructor(
+    readonly step: ApprovalStepC,
+    private readonly initiator: string | undefined,
+    startMs: number,
+  ) {
+    this.deadlineMs = startMs + step.timeoutMs;
+    this.view = {
+      title: step.title,
+      groups: [...step.groups],
+      quorum: step.quorum,
+      eachGroup: step.eachGroup,
+      deadline: new Date(this.deadlineMs).toISOString(),
+      escalated: false,
+      decisions: [],
+      pendingGroups: [...step.groups],
+      refused: [],
+    };
+  }
+
+  /** Throws an ApplicationFailure (type from RefusalType) when the answer may not be applied. Pure. */
+  validate(answer: ApprovalAnswer): void {
+    const refuse = (type: string, message: string) => {
+      throw ApplicationFailure.create({ type, message, nonRetryable: true });
+    };
+    if (answer.decision !== 'approve' && answer.decision !== 'reject') refuse(RefusalType.InvalidPayload, `decision must be approve or reject`);
+    if (!answer.approver?.id) refuse(RefusalType.InvalidPayload, 'approver.id is required');
+    if (this.view.outcome) refuse(RefusalType.AlreadyDecided, `approval '${this.step.id}' is already ${this.view.outcome}`);
+    if (Date.now() >= this.deadlineMs) refuse(RefusalType.Expired, `approval '${this.step.id}' expired at ${this.view.deadline}`);
+    if (this.initiator && answer.approver.id === this.initiator)
+      refuse(RefusalType.SelfApproval, `${answer.approver.id} started this run and may not answer its approval (four-eyes)`);
+    if (!this.eligibleGroups(answer).length)
+      refuse(RefusalType.NotApprover, `${answer.approver.id} is not in any of the groups ${this.view.groups.join(', ')}`);
+    if (this.view.decisions.some((d) => d.approver === answer.approver.id))
+      refuse(RefusalType.DuplicateAnswer, `${answer.approver.id} has already answered approval '${this.step.id}'`);
+  }
+
+  apply(answer: ApprovalAnswer, via: 'update' | 'signal'): ApprovalReceipt {
+    this.view.decisions.push({
+      approver: answer.approver.id,
+      groups: this.eligibleGroups(answer),
+      decision: answer.decision,
+      ...(answer.comment ? { comment: answer.comment } : {}),
+      at: nowIso(),
+      via,
+    });
+    this.settle();
+    const status = this.view.outcome === 'expired' ? 'rejected' : (this.view.outcome ?? 'pending');
+    return { stepId: this.step.id, accepted: true, status };
+  }
+
+  refuse(answer: ApprovalAnswer, reason: string): void {
+    this.view.refused.push({ approver: String(answer?.approver?.id ?? 'unknown'), reason, at: nowIso() });
+  }
+
+  escalate(groups: string[], timeoutMs: number): void {
+    this.view.escalated = true;
+    this.view.groups = [...groups];
+    this.view.pendingGroups = [...groups];
+    this.deadlineMs = Date.now() + timeoutMs;
+    this.view.deadline = new Date(this.deadlineMs).toISOString();
+  }
+
+  expire(): void {
+    this.view.outcome = 'expired';
+    this.view.pendingGroups = [];
+  }
+
+  private eligibleGroups(answer: ApprovalAnswer): string[] {
+    const mine = new Set(answer.approver?.groups ?? []);
+    return this.view.groups.filter((g) => mine.has(g));
+  }
+
+  /** One rejection rejects; enough distinct approvals (covering every group if eachGroup) approve. */
+  private settle(): void {
+    if (this.view.decisions.some((d) => d.decision === 'reject')) {
+      this.view.outcome = 'rejected';
+      this.view.pendingGroups = [];
+      return;
+    }
+    const approvals = this.view.decisions.filter((d) => d.decision === 'approve');
+    const uncovered = this.step.eachGroup ? this.view.groups.filter((g) => !approvals.some((a) => a.groups.includes(g))) : [];
+    if (approvals.length >= this.step.quorum && uncovered.length === 0) {
+      this.view.outcome = 'approved';
+      this.view.pendingGroups = [];
+    } else {
+      this.view.pendingGroups = this.step.eachGroup ? uncovered : [...this.view.groups];
+    }
+  }
+}
+
+async function notify(ix: Interpreter, to: string[], kind: string, subject: string, body?: unknown): Promise<void> {
+  if (!to.length) return;
+  try {
+    await scheduleActivity('notify.send', [{ to, subject, kind, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) }], {
+      startToCloseTimeout: 30_000,
+      retry: { maximumAttempts: 5 },
+    });
+  } catch (err) {
+    // People can still answer through the API or the UI; a lost notification must not decide the approval.
+    log.warn('approval notification failed', { kind, error: describeError(err), run: ix.run.workflow.id });
+  }
+}
+
+export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => {
+  const key = frame.path + step.id;
+  const state = new ApprovalState(step, ix.run.initiator, Date.now());
+  const details = step.details === undefined ? undefined : ix.evaluate(step.details, frame);
+  const title = String(ix.evaluate(step.title, frame));
+  state.view.title = title;
+  ix.approvals.set(key, state);
+  ix.mark(frame, step.id, { approval: state.view });
+  ix.setWaiting(key, true);
+  try {
+    await notify(ix, state.view.groups, 'approval-request', `Approval needed: ${title}`, details);
+    const start = Date.now();
+    const timers = [
+      ...step.remindersMs.map((ms) => ({ at: start + ms, fire: () => notify(ix, state.view.pendingGroups, 'approval-reminder', `Reminder: ${title}`) })),
+      ...step.escalations.map((e) => ({ at: start + e.afterMs, fire: () => notify(ix, e.notify, 'approval-escalation', `Escalation: ${title} is still pending`) })),
+    ].sort((a, b) => a.at - b.at);
+
+    while (!state.view.outcome) {
+      const nextAt = Math.min(timers[0]?.at ?? Infinity, state.deadlineMs);
+      if (await condition(() => state.view.outcome !== undefined, Math.max(1, nextAt - Date.now()))) break;
+      while (timers[0] && timers[0].at <= Date.now()) await timers.shift()!.fire();
+      if (Date.now() < state.deadlineMs || state.view.outcome) continue;
+      if (step.onTimeout === 'escalate' && step.escalateTo && !state.view.escalated) {
+        state.escalate(step.escalateTo.groups, step.escalateTo.timeoutMs);
+        await notify(ix, step.escalateTo.groups, 'approval-escalation', `Escalated to you: ${title}`, details);
+        continue;
+      }
+      state.expire();
+      if (step.onTimeout === 'fail') throw ApplicationFailure.nonRetryable(`approval '${step.id}' timed out at ${state.view.deadline}`, 'ApprovalTimeout');
+    }
+  } finally {
+    ix.approvals.delete(key);
+    ix.setWaiting(key, false);
+  }
+
+  const output = { approved: state.view.outcome === 'approved', outcome: state.view.outcome, decisions: state.view.decisions };
+  if (output.approved || step.onReject === 'continue') return output;
+  const why = state.view.outcome === 'expired' ? `expired at ${state.view.deadline}` : rejectionReason(state.view);
+  throw ApplicationFailure.create({ message: `approval '${step.id}' ${why}`, type: 'ApprovalRejected', nonRetryable: true, details: [output] });
+};
+
+function rejectionReason(view: ApprovalView): string {
+  const r = view.decisions.find((d) => d.decision === 'reject');
+  return r ? `rejected by ${r.approver}${r.comment ? `: ${r.comment}` : ''}` : 'rejected';
+}

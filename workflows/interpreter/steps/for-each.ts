@@ -1,0 +1,210 @@
+// forEach: fan-out over a list with a mandatory concurrency bound, per-item results, and a pause
+// that lets an operator re-run only the failed items. Small fan-outs run inline; large ones are
+// split into batch child workflows (see ../batch.ts) so that no execution's history grows past
+// Temporal's limits, whatever the number of items.
+import { ApplicationFailure, condition, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
+import type { ForEachStepC } from '../../dsl/compiled.ts';
+import type { FanOutView } from '../graph.ts';
+import { describeError } from '../errors.ts';
+import { itemFrame, type Frame } from '../frame.ts';
+import type { Interpreter } from '../interpreter.ts';
+import type { BatchInput } from '../batch.ts';
+import type { StepExecutor } from './types.ts';
+
+export interface ItemResult {
+  index: number;
+  status: 'completed' | 'failed';
+  output?: unknown;
+  error?: string;
+}
+
+export interface FanOutOutput {
+  total: number;
+  succeeded: number;
+  failed: number;
+  results: ItemResult[];
+}
+
+export interface PausedFanOut {
+  failed: number;
+  decision?: 'retry' | 'skip';
+}
+
+/** History events one execution may spend on items run inline before we batch into children. */
+export const INLINE_EVENT_BUDGET = 2_000;
+/** History events a batch child is sized for (Temporal's hard limit is 51,200; we stay near 10k). */
+export const BATCH_EVENT_BUDGET = 6_000;
+/** A batch child continues as new past this many events (minus what in-flight items may add). */
+export const BATCH_EVENT_LIMIT = 9_500;
+/** Aim for about this many items in flight per batch child: more children spread workflow-task load. */
+const ITEMS_IN_FLIGHT_PER_CHILD = 5;
+const MAX_CHILDREN = 1_000;
+
+export interface BatchPlan {
+  batchSize: number;
+  parallelChildren: number;
+  concurrencyPerChild: number;
+}
+
+/** How to split `count` items: undefined means run them inline. Pure, exported for tests. */
+export function planBatches(count: number, concurrency: number, eventsPerItem: number): BatchPlan | undefined {
+  if (count * eventsPerItem <= INLINE_EVENT_BUDGET) return undefined;
+  const maxBatch = Math.max(1, Math.floor(BATCH_EVENT_BUDGET / eventsPerItem));
+  const targetChildren = Math.max(1, Math.ceil(concurrency / ITEMS_IN_FLIGHT_PER_CHILD));
+  const batchSize = Math.max(1, Math.min(maxBatch, Math.ceil(count / targetChildren)), Math.ceil(count / MAX_CHILDREN));
+  const parallelChildren = Math.min(Math.ceil(count / batchSize), targetChildren, concurrency);
+  return { batchSize, parallelChildren, concurrencyPerChild: Math.max(1, Math.floor(concurrency / parallelChildren)) };
+}
+
+function itemPath(step: ForEachStepC, frame: Frame, index: number, round: number): string {
+  return `${frame.path}${step.id}/${index}/${round > 1 ? `r${round}/` : ''}`;
+}
+
+/** Runs one item's body in its own frame; a failure compensates the item and is returned, not thrown. */
+export async function runItem(step: ForEachStepC, frame: Frame, ix: Interpreter, value: unknown, index: number, round: number): Promise<ItemResult> {
+  const f = itemFrame(frame, itemPath(step, frame, index, round), { [step.as]: value, index });
+  try {
+    await ix.runSteps(step.steps, f);
+    const last = step.steps.at(-1);
+    const output = step.output !== undefined ? ix.evaluate(step.output, f) : last ? f.steps[last.id]?.output : undefined;
+    return { index, status: 'completed', ...(output !== undefined ? { output } : {}) };
+  } catch (err) {
+    const compensationErrors = await ix.compensate(f);
+    if (isCancellation(err)) throw err;
+    return { index, status: 'failed', error: [describeError(err), ...compensationErrors].join('; ') };
+  }
+}
+
+/**
+ * Runs the given item indices with at most `concurrency` in flight, recording into `results` and
+ * `view`. Stops taking new items once `drain()` says so; returns how many indices it started.
+ */
+export async function runInline(
+  step: ForEachStepC,
+  frame: Frame,
+  ix: Interpreter,
+  items: readonly unknown[],
+  indices: readonly number[],
+  opts: { concurrency: number; round: number; results: ItemResult[]; view: FanOutView; drain?: () => boolean },
+): Promise<number> {
+  let next = 0;
+  const worker = async () => {
+    while (next < indices.length && !opts.drain?.()) {
+      const index = indices[next++]!;
+      opts.view.running++;
+      try {
+        record(opts.view, opts.results, await runItem(step, frame, ix, items[index], index, opts.round));
+      } finally {
+        opts.view.running--;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(opts.concurrency, indices.length) }, worker));
+  return next;
+}
+
+function record(view: FanOutView, results: ItemResult[], result: ItemResult): void {
+  const previous = results[result.index];
+  if (previous?.status === 'failed') view.failed--;
+  results[result.index] = result;
+  if (result.status === 'completed') view.succeeded++;
+  else {
+    view.failed++;
+    if (view.failures.length < 100) view.failures.push({ index: result.index, error: result.error ?? '' });
+  }
+}
+
+/** Step results the body refers to (`steps.<id>`), so batch children get only what they need. */
+function referencedSteps(step: ForEachStepC, frame: Frame): Frame['steps'] {
+  const text = JSON.stringify([step.steps, step.output]);
+  return Object.fromEntries(Object.entries(frame.steps).filter(([id]) => text.includes(`steps.${id}`)));
+}
+
+async function runBatches(
+  step: ForEachStepC,
+  frame: Frame,
+  ix: Interpreter,
+  items: readonly unknown[],
+  indices: readonly number[],
+  plan: BatchPlan,
+  opts: { round: number; results: ItemResult[]; view: FanOutView },
+): Promise<void> {
+  const batches: number[][] = [];
+  for (let i = 0; i < indices.length; i += plan.batchSize) batches.push(indices.slice(i, i + plan.batchSize));
+  const base = {
+    definition: ix.definition,
+    step,
+    path: frame.path,
+    round: opts.round,
+    concurrency: plan.concurrencyPerChild,
+    inputs: ix.run.inputs,
+    workflow: ix.run.workflow,
+    ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}),
+    frame: { steps: referencedSteps(step, frame), vars: frame.vars, ...(frame.locals ? { locals: frame.locals } : {}) },
+    done: [],
+  } satisfies Omit<BatchInput, 'items'>;
+  let next = 0;
+  const worker = async () => {
+    while (next < batches.length) {
+      const k = next++;
+      const batch = batches[k]!;
+      opts.view.running += batch.length;
+      try {
+        const input: BatchInput = { ...base, items: batch.map((index) => ({ index, value: items[index] })) };
+        const results = await executeChild<(i: BatchInput) => Promise<ItemResult[]>>('forEachBatch', {
+          args: [input],
+          workflowId: `${workflowInfo().workflowId}/${frame.path}${step.id}/r${opts.round}/b${k}`,
+        });
+        for (const r of results) record(opts.view, opts.results, r);
+      } finally {
+        opts.view.running -= batch.length;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: plan.parallelChildren }, worker));
+}
+
+export const runForEach: StepExecutor<'forEach'> = async (step, frame, ix) => {
+  const items = ix.evaluate(step.items, frame);
+  if (!Array.isArray(items)) throw ApplicationFailure.nonRetryable(`forEach.items is not a list (got ${typeof items})`, 'InvalidItems');
+  const results: ItemResult[] = [];
+  const view: FanOutView = { total: items.length, running: 0, succeeded: 0, failed: 0, failures: [], rounds: 0 };
+  ix.mark(frame, step.id, { fanOut: view });
+  let pending = items.map((_, i) => i);
+  const key = frame.path + step.id;
+
+  for (let round = 1; pending.length; round++) {
+    view.rounds = round;
+    view.failures = [];
+    const plan = planBatches(pending.length, step.concurrency, step.eventsPerItem);
+    if (plan) await runBatches(step, frame, ix, items, pending, plan, { round, results, view });
+    else await runInline(step, frame, ix, items, pending, { concurrency: step.concurrency, round, results, view });
+
+    const failed = pending.filter((i) => results[i]?.status === 'failed');
+    if (!failed.length || step.onItemFailure !== 'pause') break;
+    const paused: PausedFanOut = { failed: failed.length };
+    ix.pausedFanOuts.set(key, paused);
+    ix.mark(frame, step.id, { status: 'paused' });
+    ix.setWaiting(key, true, 'paused');
+    try {
+      await condition(() => paused.decision !== undefined);
+    } finally {
+      ix.pausedFanOuts.delete(key);
+      ix.setWaiting(key, false, 'paused');
+    }
+    ix.mark(frame, step.id, { status: 'running' });
+    pending = paused.decision === 'retry' ? failed : [];
+  }
+
+  const output: FanOutOutput = { total: items.length, succeeded: view.succeeded, failed: view.failed, results };
+  if (output.failed && step.onItemFailure === 'fail') {
+    const first = results.find((r) => r.status === 'failed');
+    throw ApplicationFailure.create({
+      message: `${output.failed} of ${output.total} items failed (first: item ${first?.index}: ${first?.error})`,
+      type: 'FanOutFailed',
+      nonRetryable: true,
+      details: [{ total: output.total, succeeded: output.succeeded, failed: output.failed, failures: view.failures }],
+    });
+  }
+  return output;
+};
