@@ -22,6 +22,8 @@ export interface DevServerOptions {
   inheritOutput?: boolean;
   /** Append the server's output to this file instead of capturing it. */
   logFile?: string;
+  /** Aborting it while the server starts stops the server and rejects. */
+  signal?: AbortSignal;
 }
 
 export interface DevServer {
@@ -98,6 +100,10 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}):\n${output()}`);
+    if (opts.signal?.aborted) {
+      await stop();
+      throw opts.signal.reason;
+    }
     try {
       const conn = await Connection.connect({ address, connectTimeout: 2000 });
       try {

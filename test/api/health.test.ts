@@ -32,7 +32,7 @@ describe('health routes against the real Temporal server', () => {
   it('an unknown route is a 404 problem', async () => {
     const res = await app.inject({ method: 'GET', url: '/nope' });
     assert.equal(res.statusCode, 404);
-    assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+    assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
     assert.deepEqual(res.json(), { type: 'about:blank', title: 'Not Found', status: 404, detail: 'no route for GET /nope' });
   });
 
@@ -58,7 +58,7 @@ describe('health routes without Temporal', () => {
       const res = await app.inject({ method: 'GET', url: '/readyz' });
       assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
       assert.equal(res.statusCode, 503);
-      assert.match(res.headers['content-type'] ?? '', /^application\/problem\+json/);
+      assert.match(String(res.headers['content-type']), /^application\/problem\+json/);
       const body = res.json();
       assert.equal(body.type, TEMPORAL_UNAVAILABLE);
       assert.equal(body.title, 'Temporal unavailable');

@@ -1,0 +1,37 @@
+// What `npm start` prints once everything is up: where to click, what to paste.
+import type { DevTokens } from '../../api/dev-tokens.ts';
+
+export interface BannerInfo {
+  temporalAddress: string;
+  namespace: string;
+  taskQueue: string;
+  /** Only when `npm start` runs the dev server. */
+  uiUrl?: string;
+  apiUrl: string;
+  dataDir: string;
+  tokens: DevTokens;
+  /** How to invoke the `temporal` CLI (a full path when it is not on PATH). */
+  cli: string;
+}
+
+export function banner(b: BannerInfo): string {
+  const ns = b.namespace === 'default' ? '' : ` --namespace ${b.namespace}`;
+  const startForm = b.uiUrl
+    ? `${b.uiUrl}/namespaces/${encodeURIComponent(b.namespace)}/workflows/start-workflow?` +
+      new URLSearchParams({ workflowType: 'helloWorld', taskQueue: b.taskQueue }).toString()
+    : undefined;
+  return [
+    'Cédille Workflows is running. Ctrl-C stops it.',
+    `  Temporal UI     ${b.uiUrl ?? '(not managed here: TEMPORAL_ADDRESS is set)'}`,
+    `  Temporal        ${b.temporalAddress}   namespace ${b.namespace}   task queue ${b.taskQueue}`,
+    `  API             ${b.apiUrl}   (/healthz, /readyz)`,
+    `  API docs        ${b.apiUrl}/docs   (placeholder: arrives with the runs API)`,
+    `  Admin token     ${b.tokens.admin}`,
+    `  Approver token  ${b.tokens.approver}`,
+    `  Data            ${b.dataDir}`,
+    'Try it, the built-in helloWorld workflow with input {"name":"Ada"}:',
+    ...(startForm ? [`  in the UI   ${startForm}`] : []),
+    `  with the CLI  ${b.cli} workflow start --type helloWorld --task-queue ${b.taskQueue} --input '{"name":"Ada"}' --address ${b.temporalAddress}${ns}`,
+    '',
+  ].join('\n');
+}

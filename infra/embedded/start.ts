@@ -1,0 +1,119 @@
+// `npm start`, the embedded default. Without TEMPORAL_ADDRESS it runs a Temporal dev server (SQLite
+// file, log and dev tokens in the data dir, Web UI), then the worker and the API in this process;
+// with TEMPORAL_ADDRESS it connects there and starts no server. SIGINT/SIGTERM stop what it started:
+// the worker drains (the Temporal runtime also reacts to these signals), then the API, the
+// connection and the dev server close in reverse order of start. A second signal forces the exit.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { buildApi } from '../../api/app.ts';
+import { apiConfigFromEnv, DEFAULT_API_PORT } from '../../api/config.ts';
+import { createWorker } from '../../worker/worker.ts';
+import { dataDir } from '../tools/paths.ts';
+import { ensureTemporalCli } from '../tools/temporal.ts';
+import { portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
+import { banner } from './banner.ts';
+
+const env = process.env;
+const stopping = new AbortController();
+const undo: Array<() => Promise<unknown>> = [];
+let devServerPid: number | undefined;
+
+const say = (msg: string) => process.stderr.write(`[start] ${msg}\n`);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (!stopping.signal.aborted) {
+      say(`${signal}: stopping`);
+      return stopping.abort();
+    }
+    say(`${signal} again: forcing the exit`);
+    if (devServerPid) process.kill(-devServerPid, 'SIGKILL');
+    process.exit(130);
+  });
+}
+
+/** Starts everything; resolves to the worker's run promise, which settles once the worker has stopped. */
+async function start(): Promise<Promise<void>> {
+  const dir = dataDir(env);
+  mkdirSync(dir, { recursive: true });
+  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
+  let address = env.TEMPORAL_ADDRESS;
+  let uiUrl: string | undefined;
+  let cli = 'temporal';
+  if (!address) {
+    cli = await ensureTemporalCli();
+    say(`starting the Temporal dev server (log: ${join(dir, 'temporal.log')})`);
+    const server = await startDevServer({
+      dbFile: join(dir, 'temporal.sqlite'),
+      logFile: join(dir, 'temporal.log'),
+      logLevel: 'warn',
+      ui: true,
+      port: await portOrFree(7233),
+      uiPort: await portOrFree(8233),
+      namespace,
+      signal: stopping.signal,
+    });
+    devServerPid = server.process.pid;
+    undo.push(() => server.stop());
+    ({ address, uiUrl } = server);
+  }
+
+  const connection = await NativeConnection.connect({ address });
+  undo.push(() => connection.close());
+  say('starting the worker');
+  const prebuilt = env.CEDILLE_WORKFLOW_BUNDLE;
+  const worker = await createWorker({ connection, namespace, ...(prebuilt && { workflowBundle: { codePath: prebuilt } }) });
+  stopping.signal.throwIfAborted();
+  const running = worker.run();
+  const stopWorker = () => worker.getState() === 'RUNNING' && worker.shutdown();
+  stopping.signal.addEventListener('abort', stopWorker);
+  undo.push(async () => {
+    stopWorker();
+    await running.catch(() => undefined); // a worker failure is reported by the caller
+  });
+
+  const config = apiConfigFromEnv({
+    ...env,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    API_PORT: env.API_PORT ?? String(await portOrFree(DEFAULT_API_PORT)),
+  });
+  const api = buildApi({ config, logger: { level: 'warn' } });
+  undo.push(() => api.close());
+  await api.listen({ host: config.host, port: config.port });
+
+  process.stdout.write(
+    banner({
+      temporalAddress: address,
+      namespace,
+      taskQueue: worker.options.taskQueue,
+      uiUrl,
+      apiUrl: `http://${config.host}:${config.port}`,
+      dataDir: dir,
+      tokens: config.tokens,
+      cli,
+    }),
+  );
+  return running;
+}
+
+let exitCode = 0;
+try {
+  await (await start());
+} catch (err) {
+  if (!stopping.signal.aborted) {
+    say(`failed: ${(err as Error).stack ?? err}`);
+    exitCode = 1;
+  }
+} finally {
+  for (const step of undo.reverse()) {
+    await step().catch((err: Error) => {
+      say(`while stopping: ${err.message}`);
+      exitCode = 1;
+    });
+  }
+}
+say('stopped');
+// The Temporal runtime may keep native handles alive a little longer; everything we own is closed.
+process.exit(exitCode);
