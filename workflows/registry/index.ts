@@ -1,0 +1,1 @@
+export { DefinitionRegistry, BUILTIN_DIR, type RegistryOptions, type RegisterResult } from './registry.ts';
