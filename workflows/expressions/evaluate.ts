@@ -39,14 +39,33 @@ function compiled(expr: string): Compiled {
   return fn;
 }
 
+// Step outputs, inputs and items never change once produced, so their CEL form is computed once
+// per object: a fan-out over a large list does not convert the whole list for every item.
+const converted = new WeakMap<object, unknown>();
+function cel(value: unknown): unknown {
+  if (!value || typeof value !== 'object') return toCel(value);
+  let out = converted.get(value);
+  if (out === undefined) {
+    out = toCel(value);
+    converted.set(value, out);
+  }
+  return out;
+}
+
+function celEntries(record: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(record)) if (v !== undefined) out[k] = cel(v);
+  return out;
+}
+
 function context(scope: Scope): Record<string, unknown> {
   return {
-    inputs: toCel(scope.inputs ?? {}),
-    steps: toCel(scope.steps),
-    vars: toCel(scope.vars),
-    workflow: toCel(scope.workflow),
+    inputs: cel(scope.inputs ?? {}),
+    steps: celEntries(scope.steps),
+    vars: celEntries(scope.vars),
+    workflow: cel(scope.workflow),
     now: scope.now,
-    ...(scope.locals ? (toCel(scope.locals) as Record<string, unknown>) : {}),
+    ...(scope.locals ? celEntries(scope.locals) : {}),
   };
 }
 

@@ -1,7 +1,7 @@
 // The interpreter: walks compiled steps, keeps the run graph and the expression scope, registers
 // compensations. Each step kind lives in ./steps/<kind>.ts; this class only sequences them.
 import { isCancellation, upsertSearchAttributes, CancellationScope, log } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS } from '../search-attributes.ts';
 import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
 import { evaluateCondition, evaluateValue, type Scope } from '../expressions/evaluate.ts';
 import { childLists, initialNodes, type GraphNode, type RunGraph, type RunStatus } from './graph.ts';
@@ -18,8 +18,6 @@ export interface RunContext {
   initiator?: string;
   workflow: Scope['workflow'];
 }
-
-const statusKey = defineSearchAttributeKey('CedilleStatus', SearchAttributeType.KEYWORD);
 
 export class Interpreter {
   readonly nodes = new Map<string, GraphNode>();
@@ -112,6 +110,14 @@ export class Interpreter {
     }
   }
 
+  /** Sets the status of steps and their descendants (a fan-out's body mirrors the fan-out). */
+  markTree(frame: Frame, steps: CompiledStep[], status: GraphNode['status']): void {
+    for (const step of steps) {
+      this.mark(frame, step.id, { status });
+      for (const [role, children] of childLists(step)) if (role !== 'compensate') this.markTree(frame, children, status);
+    }
+  }
+
   /** Marks a step and everything under it as skipped. */
   skip(step: CompiledStep, frame: Frame): void {
     frame.steps[step.id] = { status: 'skipped' };
@@ -153,10 +159,10 @@ export class Interpreter {
     this.setStatus(paused ? 'paused' : this.waiting.size ? 'waiting' : 'running');
   }
 
-  setStatus(status: RunStatus, force = false): void {
-    if (status === this.status && !force) return;
+  setStatus(status: RunStatus): void {
+    if (status === this.status) return;
     this.status = status;
-    if (this.publishStatus) upsertSearchAttributes([{ key: statusKey, value: status }]);
+    if (this.publishStatus) upsertSearchAttributes([{ key: SEARCH_ATTRIBUTE_KEYS.status, value: status }]);
   }
 
   finish(status: 'completed' | 'failed' | 'cancelled', error?: string): void {

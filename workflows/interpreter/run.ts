@@ -11,7 +11,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { SEARCH_ATTRIBUTE_KEYS as keys } from '../search-attributes.ts';
 import { z } from 'zod';
 import { evaluateValue } from '../expressions/evaluate.ts';
 import { describeError, asTemporalFailure } from './errors.ts';
@@ -25,12 +25,6 @@ import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
 
 /** Past this many events, continue as new at the next top-level step boundary. */
 export const RUN_EVENT_LIMIT = 8_000;
-
-const keys = {
-  definition: defineSearchAttributeKey('CedilleDefinition', SearchAttributeType.KEYWORD),
-  hash: defineSearchAttributeKey('CedilleDefinitionHash', SearchAttributeType.KEYWORD),
-  initiator: defineSearchAttributeKey('CedilleInitiator', SearchAttributeType.KEYWORD),
-};
 
 function validateInputs(def: CompiledDefinition, input: unknown): unknown {
   if (!def.input) return input ?? {};
@@ -80,9 +74,9 @@ export async function interpret(run: RunInput): Promise<unknown> {
     upsertSearchAttributes([
       { key: keys.definition, value: def.name },
       { key: keys.hash, value: def.hash },
+      { key: keys.status, value: 'running' },
       ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
     ]);
-    ix.setStatus('running', true);
   }
 
   const frame: Frame = topFrame();

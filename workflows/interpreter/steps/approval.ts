@@ -123,7 +123,7 @@ export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => 
   const title = String(ix.evaluate(step.title, frame));
   state.view.title = title;
   ix.approvals.set(key, state);
-  ix.mark(frame, step.id, { approval: state.view });
+  ix.mark(frame, step.id, { status: 'waiting', approval: state.view });
   ix.setWaiting(key, true);
   try {
     await notify(ix, state.view.groups, 'approval-request', `Approval needed: ${title}`, details);

@@ -170,6 +170,7 @@ export const runForEach: StepExecutor<'forEach'> = async (step, frame, ix) => {
   const results: ItemResult[] = [];
   const view: FanOutView = { total: items.length, running: 0, succeeded: 0, failed: 0, failures: [], rounds: 0 };
   ix.mark(frame, step.id, { fanOut: view });
+  ix.markTree(frame, step.steps, 'running');
   let pending = items.map((_, i) => i);
   const key = frame.path + step.id;
 
@@ -197,6 +198,7 @@ export const runForEach: StepExecutor<'forEach'> = async (step, frame, ix) => {
   }
 
   const output: FanOutOutput = { total: items.length, succeeded: view.succeeded, failed: view.failed, results };
+  ix.markTree(frame, step.steps, output.failed ? 'failed' : 'completed');
   if (output.failed && step.onItemFailure === 'fail') {
     const first = results.find((r) => r.status === 'failed');
     throw ApplicationFailure.create({

@@ -12,11 +12,11 @@ export const runWait: StepExecutor<'wait'> = async (step, frame, ix) => {
     if (Number.isNaN(target)) throw ApplicationFailure.nonRetryable(`wait.until is not a timestamp: ${String(value)}`, 'InvalidTimestamp');
     ms = Math.max(0, target - Date.now());
   }
-  ix.setWaiting(step.id, true);
+  ix.setWaiting(frame.path + step.id, true);
   try {
     if (ms > 0) await sleep(ms);
   } finally {
-    ix.setWaiting(step.id, false);
+    ix.setWaiting(frame.path + step.id, false);
   }
   return { waitedMs: ms };
 };
@@ -44,12 +44,13 @@ export const runWaitFor: StepExecutor<'waitFor'> = async (step, frame, ix) => {
     if (refused.length) ix.mark(frame, step.id, { error: `refused ${refused.length} event(s): ${refused.at(-1)}` });
     return received !== undefined;
   };
-  ix.setWaiting(step.id, true);
+  ix.setWaiting(frame.path + step.id, true);
+  ix.mark(frame, step.id, { status: 'waiting' });
   try {
     if (step.timeoutMs === undefined) await condition(poll);
     else await condition(poll, step.timeoutMs);
   } finally {
-    ix.setWaiting(step.id, false);
+    ix.setWaiting(frame.path + step.id, false);
   }
   if (received) return { received: true, payload: received.payload };
   if (step.onTimeout === 'continue') return { received: false };
