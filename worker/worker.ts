@@ -5,6 +5,7 @@ import { catalogActivities } from './catalog-activities.ts';
 import { internalActivities, type DefinitionLookup } from './internal-activities.ts';
 import { TASK_QUEUE } from './config.ts';
 import { WORKFLOWS_PATH } from './bundle.ts';
+import { loadDefinitions } from './definitions.ts';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -22,7 +23,7 @@ export interface CreateWorkerOptions {
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const catalog = opts.catalog ?? (await loadCatalog());
-  const registry = opts.registry ?? (await (await import('./definitions.ts')).loadDefinitions(catalog));
+  const registry = opts.registry ?? (await loadDefinitions(catalog));
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
