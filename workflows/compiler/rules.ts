@@ -30,7 +30,8 @@ export function checkRules(def: WorkflowDefinitionDoc, steps: StepInfo[], source
     const text = valueAt(def, path);
     if (typeof text !== 'string') continue;
     try {
-      if (positive && parseDuration(text) === 0) errors.push(source.error(path, 'a timeout must be longer than 0', 'duration'));
+      const ms = parseDuration(text);
+      if (positive && ms === 0) errors.push(source.error(path, 'a timeout must be longer than 0', 'duration'));
     } catch (err) {
       errors.push(source.error(path, (err as Error).message, 'duration'));
     }

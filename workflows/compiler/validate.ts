@@ -82,8 +82,14 @@ function validateStep(step: unknown, path: Path, root: unknown, source: SourceDo
   return errors;
 }
 
+// Keys any step may carry besides its type key; never taken for a misspelt type.
+const COMMON_KEYS = new Set(['id', 'name', 'when', 'with', 'retry', 'timeout', 'compensate', 'then', 'else', 'default']);
+
 function guessKind(step: object): string {
-  const misspelt = Object.keys(step).map((k) => didYouMean(k, STEP_KINDS)).find(Boolean);
+  const misspelt = Object.keys(step)
+    .filter((k) => !COMMON_KEYS.has(k))
+    .map((k) => didYouMean(k, STEP_KINDS))
+    .find(Boolean);
   return misspelt ? ` ${misspelt.trim()}` : '';
 }
 
@@ -129,6 +135,7 @@ function requiredError(path: Path, source: SourceDocument): CompileError {
   if (field === 'approval.onTimeout') {
     return error('required: an approval must say what happens at its deadline (onTimeout: reject, escalate or fail)', 'approval-timeout');
   }
+  if (field === 'wait.duration') return error('required: a wait needs either duration or until', 'schema');
   return error('required', 'schema');
 }
 
