@@ -1,0 +1,164 @@
+// Shared benchmark plumbing: a real Temporal dev server per benchmark, in-process workers on the
+// bench bundle (interpreter + hand-written baselines), statistics, tables and result files.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import { startDevServer, type DevServer, type DevServerOptions } from '../infra/tools/temporal-dev-server.ts';
+import { createWorker, type CreateWorkerOptions } from '../worker/worker.ts';
+
+export const BENCH_WORKFLOWS = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
+const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
+
+let runtimeInstalled = false;
+export function quietRuntime(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger(process.env.CEDILLE_BENCH_LOG === '1' ? 'INFO' : 'ERROR') });
+}
+
+const noop = () => undefined;
+let bundle: Promise<{ code: string }> | undefined;
+/** The bench bundle (the real workflows/index.ts re-exported plus bench/workflows/hand-written.ts), built once. */
+export function benchBundle(): Promise<{ code: string }> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: BENCH_WORKFLOWS,
+    logger: { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop },
+  });
+  return bundle;
+}
+
+export interface BenchEnv {
+  server: DevServer;
+  client: Client;
+  taskQueue: string;
+  startWorker(tuning?: CreateWorkerOptions['tuning']): Promise<{ worker: Worker; stop(): Promise<void> }>;
+}
+
+/** Runs `fn` against a fresh dev server (in-memory), stopping workers, connections and the server afterwards. */
+export async function withTemporal<T>(name: string, serverOpts: DevServerOptions, fn: (env: BenchEnv) => Promise<T>): Promise<T> {
+  quietRuntime();
+  const code = await benchBundle();
+  const server = await startDevServer(serverOpts);
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection, namespace: server.namespace });
+  const natives: NativeConnection[] = [];
+  const running: { worker: Worker; done: Promise<void> }[] = [];
+  const taskQueue = `bench-${name}`;
+  const env: BenchEnv = {
+    server,
+    client,
+    taskQueue,
+    async startWorker(tuning) {
+      const native = await NativeConnection.connect({ address: server.address });
+      natives.push(native);
+      const worker = await createWorker({
+        connection: native,
+        namespace: server.namespace,
+        taskQueue,
+        workflowBundle: code,
+        registry: { getByWorkflowType: () => undefined },
+        ...(tuning ? { tuning } : {}),
+      });
+      const done = worker.run();
+      const entry = { worker, done };
+      running.push(entry);
+      return {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await done;
+        },
+      };
+    },
+  };
+  try {
+    return await fn(env);
+  } finally {
+    for (const { worker, done } of running) {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await done.catch(() => undefined);
+    }
+    for (const n of natives) await n.close().catch(() => undefined);
+    await connection.close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function min(xs: number[]): number {
+  return Math.min(...xs);
+}
+
+export function max(xs: number[]): number {
+  return Math.max(...xs);
+}
+
+/** Prints rows as an aligned text table. */
+export function table(headers: string[], rows: (string | number)[][]): string {
+  const cells = [headers, ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map((r) => line(r.map(String)))].join('\n');
+}
+
+export function machine(): { cores: number; cpu: string; memoryGb: number; node: string } {
+  const c = cpus();
+  return { cores: c.length, cpu: c[0]?.model ?? 'unknown', memoryGb: Math.round(totalmem() / 2 ** 30), node: process.version };
+}
+
+export interface BenchResult {
+  name: string;
+  date: string;
+  cores: number;
+  sizes: Record<string, unknown>;
+  measurements: Record<string, unknown>;
+  ratio: number;
+  /** Human-readable, e.g. "<= 1.15". */
+  target: string;
+  pass: boolean;
+  /** Secondary targets (history events, RSS...). */
+  checks?: { name: string; value: number | string; target: string; pass: boolean }[];
+  notes?: string[];
+}
+
+export function writeResult(result: BenchResult): string {
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = `${RESULTS_DIR}${result.name}.json`;
+  writeFileSync(file, `${JSON.stringify({ ...result, machine: machine() }, null, 2)}\n`);
+  return file;
+}
+
+/** Samples the process RSS every `everyMs` and keeps the peak. */
+export class RssSampler {
+  peak = process.memoryUsage().rss;
+  readonly start = this.peak;
+  private readonly timer: NodeJS.Timeout;
+  constructor(everyMs = 200) {
+    this.timer = setInterval(() => this.sample(), everyMs);
+    this.timer.unref();
+  }
+  sample(): void {
+    const rss = process.memoryUsage().rss;
+    if (rss > this.peak) this.peak = rss;
+  }
+  stop(): number {
+    clearInterval(this.timer);
+    this.sample();
+    return this.peak;
+  }
+}
+
+export const mb = (bytes: number) => Math.round((bytes / 2 ** 20) * 10) / 10;
+export const ms = (n: number) => Math.round(n * 10) / 10;
+export const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export function say(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}

@@ -1,0 +1,125 @@
+// interpreter-50-steps: a compiled definition of 50 sequential `core.echo` steps, each step's input an
+// expression over the previous step's output, run by `interpret`, against the same 50 activity calls
+// in a hand-written TypeScript workflow (same activity, same options), on the same server and worker.
+// Wall time start -> result, alternating runs after warm-ups; history events per step for both.
+import { performance } from 'node:perf_hooks';
+import type { Client } from '@temporalio/client';
+import type { CompiledDefinition, CompiledStep } from '../workflows/dsl/compiled.ts';
+import type { RunInput } from '../workflows/interpreter/run-input.ts';
+import type { ActivityOpts } from './workflows/hand-written.ts';
+import { machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
+
+const STEPS = 50;
+const SHORT = 10;
+const WARMUPS = 2;
+const RUNS = 10;
+const TARGET = 1.15;
+const retry = { maximumAttempts: 3, initialIntervalMs: 100 };
+const timeouts = { startToCloseMs: 10_000 };
+
+export function sequentialDefinition(steps: number): CompiledDefinition {
+  const list: CompiledStep[] = Array.from({ length: steps }, (_, i) => ({
+    kind: 'activity',
+    id: `s${i}`,
+    activity: 'core.echo',
+    with: { value: i === 0 ? '${{ inputs.start }}' : `\${{ steps.s${i - 1}.output.value + 1 }}` },
+    retry,
+    timeouts,
+  }));
+  return { apiVersion: 'cedille.etsmtl.ca/v1', kind: 'WorkflowDefinition', name: `bench-seq-${steps}`, hash: `bench-seq-${steps}`, dependencies: {}, steps: list };
+}
+
+const handOpts: ActivityOpts = { startToCloseMs: timeouts.startToCloseMs, retry };
+
+type Kind = 'interpreter' | 'hand-written';
+let seq = 0;
+
+async function runOnce(client: Client, taskQueue: string, kind: Kind, steps: number): Promise<{ ms: number; workflowId: string; output: unknown }> {
+  const workflowId = `bench-50-${kind}-${steps}-${++seq}`;
+  const t0 = performance.now();
+  const output =
+    kind === 'interpreter'
+      ? await client.workflow.execute('interpret', { taskQueue, workflowId, args: [{ definition: sequentialDefinition(steps), input: { start: 1 } } satisfies RunInput] })
+      : await client.workflow.execute('handWrittenSequence', { taskQueue, workflowId, args: [{ steps, start: 1, opts: handOpts }] });
+  return { ms: performance.now() - t0, workflowId, output };
+}
+
+async function historyLength(client: Client, workflowId: string): Promise<number> {
+  const h = await client.workflow.getHandle(workflowId).fetchHistory();
+  return h.events?.length ?? 0;
+}
+
+export async function interpreter50Steps(): Promise<BenchResult> {
+  return withTemporal('interpreter-50-steps', {}, async ({ client, taskQueue, startWorker }) => {
+    await startWorker();
+    const kinds: Kind[] = ['interpreter', 'hand-written'];
+
+    say(`interpreter-50-steps: ${WARMUPS} warm-up runs each`);
+    for (let w = 0; w < WARMUPS; w++) for (const k of kinds) await runOnce(client, taskQueue, k, STEPS);
+
+    // Same outputs: the two workflows do the same work.
+    const a = await runOnce(client, taskQueue, 'interpreter', STEPS);
+    const b = await runOnce(client, taskQueue, 'hand-written', STEPS);
+    if (JSON.stringify(a.output) !== JSON.stringify(b.output)) throw new Error(`outputs differ:\n${JSON.stringify(a.output)}\n${JSON.stringify(b.output)}`);
+
+    say(`interpreter-50-steps: ${RUNS} alternating runs each`);
+    const times: Record<Kind, number[]> = { interpreter: [], 'hand-written': [] };
+    for (let r = 0; r < RUNS; r++) {
+      const order = r % 2 ? [...kinds].reverse() : kinds;
+      for (const k of order) times[k].push((await runOnce(client, taskQueue, k, STEPS)).ms);
+    }
+
+    // History: events of one 50-step and one 10-step run of each; the per-step slope must be equal,
+    // the difference a constant (the interpreter's search-attribute upserts at start and end).
+    const events: Record<Kind, { long: number; short: number }> = { interpreter: { long: 0, short: 0 }, 'hand-written': { long: 0, short: 0 } };
+    for (const k of kinds) {
+      events[k].long = await historyLength(client, (await runOnce(client, taskQueue, k, STEPS)).workflowId);
+      events[k].short = await historyLength(client, (await runOnce(client, taskQueue, k, SHORT)).workflowId);
+    }
+    const slope = (k: Kind) => (events[k].long - events[k].short) / (STEPS - SHORT);
+
+    const med = { interpreter: median(times.interpreter), 'hand-written': median(times['hand-written']) };
+    const ratio = med.interpreter / med['hand-written'];
+    const pass = ratio <= TARGET;
+    const perStep = (k: Kind) => events[k].long / STEPS;
+    const eventsEqual = slope('interpreter') === slope('hand-written');
+    const m = machine();
+
+    console.log(`\n=== interpreter-50-steps  (cores: ${m.cores}, ${m.cpu}, node ${m.node})`);
+    console.log(`sizes: ${STEPS} sequential core.echo steps; ${WARMUPS} warm-ups, ${RUNS} alternating runs each; wall time = client start -> result\n`);
+    console.log(
+      table(
+        ['workflow', 'median ms', 'min ms', 'max ms', 'ms/step', `events (${STEPS} steps)`, `events (${SHORT} steps)`, 'events/step', 'marginal events/step'],
+        kinds.map((k) => [k, ms(med[k]), ms(min(times[k])), ms(max(times[k])), round(med[k] / STEPS, 2), events[k].long, events[k].short, round(perStep(k), 2), round(slope(k), 2)]),
+      ),
+    );
+    const diff = events.interpreter.long - events['hand-written'].long;
+    console.log(`\nratio median(interpreter)/median(hand-written) = ${round(ratio)}  target <= ${TARGET}  ${pass ? 'PASS' : 'MISS'}`);
+    console.log(
+      `history: interpreter ${round(perStep('interpreter'), 2)} vs hand-written ${round(perStep('hand-written'), 2)} events/step; ` +
+        `marginal ${round(slope('interpreter'), 2)} vs ${round(slope('hand-written'), 2)}; constant difference ${diff} events per run ` +
+        `(${diff === events.interpreter.short - events['hand-written'].short ? 'same at 10 steps' : 'NOT constant'})  ${eventsEqual ? 'PASS' : 'MISS'}`,
+    );
+
+    const result: BenchResult = {
+      name: 'interpreter-50-steps',
+      date: new Date().toISOString(),
+      cores: m.cores,
+      sizes: { steps: STEPS, shortSteps: SHORT, warmups: WARMUPS, runs: RUNS },
+      measurements: {
+        wallMs: { interpreter: times.interpreter.map(ms), handWritten: times['hand-written'].map(ms) },
+        medianMs: { interpreter: ms(med.interpreter), handWritten: ms(med['hand-written']) },
+        historyEvents: { interpreter: events.interpreter, handWritten: events['hand-written'] },
+        eventsPerStep: { interpreter: perStep('interpreter'), handWritten: perStep('hand-written') },
+        marginalEventsPerStep: { interpreter: slope('interpreter'), handWritten: slope('hand-written') },
+        constantEventDifference: diff,
+      },
+      ratio: round(ratio),
+      target: `<= ${TARGET}`,
+      pass,
+      checks: [{ name: 'marginal history events per step equal', value: `${slope('interpreter')} vs ${slope('hand-written')} (+${diff} constant)`, target: 'equal up to a constant', pass: eventsEqual }],
+    };
+    console.log(`results: ${writeResult(result)}`);
+    return result;
+  });
+}
