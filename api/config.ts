@@ -1,4 +1,4 @@
-// API settings from the environment (12-factor); `npm start` passes its own overrides.
+// API settings from the environment (12-factor; empty means unset); `npm start` passes its own overrides.
 import { dataDir } from '../infra/tools/paths.ts';
 import { loadDevTokens, type DevTokens } from './dev-tokens.ts';
 
@@ -13,12 +13,12 @@ export interface ApiConfig {
 }
 
 export function apiConfigFromEnv(env = process.env): ApiConfig {
-  const port = Number(env.API_PORT ?? DEFAULT_API_PORT);
+  const port = Number(env.API_PORT || DEFAULT_API_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`API_PORT=${env.API_PORT} is not a TCP port`);
   return {
-    host: env.API_HOST ?? '127.0.0.1',
+    host: env.API_HOST || '127.0.0.1',
     port,
-    temporal: { address: env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233', namespace: env.TEMPORAL_NAMESPACE ?? 'default' },
+    temporal: { address: env.TEMPORAL_ADDRESS || '127.0.0.1:7233', namespace: env.TEMPORAL_NAMESPACE || 'default' },
     tokens: loadDevTokens(dataDir(env)),
   };
 }

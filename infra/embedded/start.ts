@@ -37,8 +37,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 async function start(): Promise<Promise<void>> {
   const dir = dataDir(env);
   mkdirSync(dir, { recursive: true });
-  const namespace = env.TEMPORAL_NAMESPACE ?? 'default';
-  let address = env.TEMPORAL_ADDRESS;
+  const namespace = env.TEMPORAL_NAMESPACE || 'default';
+  let address = env.TEMPORAL_ADDRESS || undefined;
   let uiUrl: string | undefined;
   let cli = 'temporal';
   if (!address) {
@@ -81,7 +81,7 @@ async function start(): Promise<Promise<void>> {
   });
   const api = buildApi({ config, logger: { level: 'warn' } });
   undo.push(() => api.close());
-  await api.listen({ host: config.host, port: config.port });
+  const apiUrl = await api.listen({ host: config.host, port: config.port });
 
   process.stdout.write(
     banner({
@@ -89,7 +89,7 @@ async function start(): Promise<Promise<void>> {
       namespace,
       taskQueue: worker.options.taskQueue,
       uiUrl,
-      apiUrl: `http://${config.host}:${config.port}`,
+      apiUrl,
       dataDir: dir,
       tokens: config.tokens,
       cli,

@@ -1,0 +1,139 @@
+// End to end: `npm start` as a user runs it, in its own process group like a terminal job, stopped
+// with SIGINT like Ctrl-C. Once with TEMPORAL_ADDRESS (the test server: no dev server of its own),
+// once embedded (its own dev server with UI and SQLite in a temp data dir, then restarted on it).
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Client, Connection } from '@temporalio/client';
+
+const repo = join(import.meta.dirname, '..', '..');
+const testServer = process.env.TEMPORAL_ADDRESS!;
+assert.ok(testServer, 'TEMPORAL_ADDRESS comes from test/run.ts: npx tsx test/run.ts test/infra/start.test.ts');
+
+interface Started {
+  pid: number;
+  banner: string;
+  field(label: string): string;
+  /** Sends SIGINT to the whole process group and resolves to the exit code. */
+  interrupt(): Promise<number | null>;
+}
+
+async function npmStart(env: NodeJS.ProcessEnv): Promise<Started> {
+  const child = spawn('npm', ['start'], { cwd: repo, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const deadline = Date.now() + 120_000;
+  while (!/Approver token .*\n/.test(stdout)) {
+    if (child.exitCode !== null) assert.fail(`npm start exited with ${child.exitCode}:\n${stdout}\n${stderr}`);
+    if (Date.now() > deadline) {
+      process.kill(-child.pid!, 'SIGKILL');
+      assert.fail(`no start banner after 120 s:\n${stdout}\n${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    pid: child.pid!,
+    banner: stdout,
+    field: (label) => new RegExp(`^  ${label} {2,}(\\S+)`, 'm').exec(stdout)?.[1] ?? assert.fail(`no "${label}" in:\n${stdout}`),
+    async interrupt() {
+      const sent = Date.now();
+      process.kill(-child.pid!, 'SIGINT');
+      const timeout = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 15_000);
+      const code = await exited;
+      clearTimeout(timeout);
+      assert.ok(Date.now() - sent < 10_000, `took ${Date.now() - sent} ms to stop:\n${stderr}`);
+      return code;
+    },
+  };
+}
+
+/** Live processes whose process group or command line matches. */
+function processes(match: (pgrp: number, cmdline: string) => boolean): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (state !== 'Z' && match(Number(pgrp), cmdline)) found.push(`${pid} ${cmdline}`);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
+}
+
+describe('npm start against an existing Temporal (TEMPORAL_ADDRESS)', () => {
+  it('prints URLs and tokens, serves /healthz, and stops on SIGINT with exit 0 and no leftovers', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cedille-start-'));
+    const app = await npmStart({ TEMPORAL_ADDRESS: testServer, CEDILLE_DATA_DIR: dataDir, API_PORT: '0' });
+    try {
+      assert.equal(app.field('Temporal'), testServer);
+      assert.match(app.banner, /Temporal UI +\(not managed here/);
+      const tokens = JSON.parse(readFileSync(join(dataDir, 'dev-tokens.json'), 'utf8'));
+      assert.equal(app.field('Admin token'), tokens.admin);
+      assert.equal(app.field('Approver token'), tokens.approver);
+      assert.ok(!existsSync(join(dataDir, 'temporal.sqlite')), 'started a dev server although TEMPORAL_ADDRESS is set');
+
+      const api = app.field('API');
+      const health = await fetch(`${api}/healthz`);
+      assert.equal(health.status, 200);
+      assert.equal((await fetch(`${api}/readyz`)).status, 200);
+    } finally {
+      assert.equal(await app.interrupt(), 0);
+    }
+    assert.deepEqual(processes((pgrp) => pgrp === app.pid), []);
+  });
+});
+
+describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
+  it('runs a dev server with UI and SQLite in the data dir, keeps runs across a restart, leaves no temporal process', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cedille-start-'));
+    const env = { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', CEDILLE_DATA_DIR: dataDir, API_PORT: '0' };
+    const ownServer = (_: number, cmdline: string) => cmdline.includes('start-dev') && cmdline.includes(dataDir);
+
+    let app = await npmStart(env);
+    const workflowId = `hello-${Date.now()}`;
+    try {
+      const ui = await fetch(app.field('Temporal UI'));
+      assert.equal(ui.status, 200);
+      assert.match(await ui.text(), /<html/i);
+      assert.ok(existsSync(join(dataDir, 'temporal.sqlite')));
+      assert.equal((await fetch(`${app.field('API')}/readyz`)).status, 200);
+
+      const connection = await Connection.connect({ address: app.field('Temporal') });
+      try {
+        const client = new Client({ connection });
+        await client.workflow.execute('helloWorld', { taskQueue: 'cedille-workflows', workflowId, args: [{ name: 'Ada' }] });
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      assert.equal(await app.interrupt(), 0);
+    }
+    assert.deepEqual(processes(ownServer), []);
+    const tokens = readFileSync(join(dataDir, 'dev-tokens.json'), 'utf8');
+
+    app = await npmStart(env);
+    try {
+      assert.equal(readFileSync(join(dataDir, 'dev-tokens.json'), 'utf8'), tokens);
+      const connection = await Connection.connect({ address: app.field('Temporal') });
+      try {
+        const described = await new Client({ connection }).workflow.getHandle(workflowId).describe();
+        assert.equal(described.status.name, 'COMPLETED');
+      } finally {
+        await connection.close();
+      }
+    } finally {
+      assert.equal(await app.interrupt(), 0);
+    }
+    assert.deepEqual(processes(ownServer), []);
+  });
+});
