@@ -49,7 +49,23 @@ export async function interpret(run: RunInput): Promise<unknown> {
   const def = run.definition;
   const info = workflowInfo();
   const resume = run.resume;
-  const inputs = resume ? resume.inputs : validateInputs(def, run.input);
+  if (!resume) {
+    // Before validating the input, so that a run refused for its input is still listed (failed)
+    // under its definition.
+    upsertSearchAttributes([
+      { key: keys.definition, value: def.name },
+      { key: keys.hash, value: def.hash },
+      { key: keys.status, value: 'running' },
+      ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
+    ]);
+  }
+  let inputs: unknown;
+  try {
+    inputs = resume ? resume.inputs : validateInputs(def, run.input);
+  } catch (err) {
+    upsertSearchAttributes([{ key: keys.status, value: 'failed' }]);
+    throw err;
+  }
   const ix = new Interpreter(
     {
       definition: def,
@@ -70,14 +86,6 @@ export async function interpret(run: RunInput): Promise<unknown> {
     Inbox.from(resume?.inbox),
   );
   registerHandlers(ix);
-  if (!resume) {
-    upsertSearchAttributes([
-      { key: keys.definition, value: def.name },
-      { key: keys.hash, value: def.hash },
-      { key: keys.status, value: 'running' },
-      ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
-    ]);
-  }
 
   const frame: Frame = topFrame();
   if (resume) {
