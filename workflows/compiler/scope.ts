@@ -119,6 +119,9 @@ export function explainStepReference(
       ? { code: 'step-later', message: `step '${id}' cannot use its own output (it has not finished yet)` }
       : { code: 'step-later', message: `step '${id}' has not finished yet (this expression is inside it)` };
   }
+  if (target.path[1] === 'finally' && site[1] === 'output') {
+    return { code: 'step-later', message: `step '${id}' runs in finally, after spec.output is computed` };
+  }
   const rest = target.path.slice(common);
   const forEachAt = rest.indexOf('forEach');
   if (forEachAt >= 0) {
