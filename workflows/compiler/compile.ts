@@ -80,7 +80,7 @@ function compile(text: string, file: string, opts: CompileOptions): CompileResul
     if (!env.hasVariable('index')) env.registerVariable('index', 'int');
     return { env, locals: problem ? ['index'] : [name, 'index'] };
   };
-  const scopes = computeScopes(def, buildEnvironment(def, steps, opts.catalog), bodyEnv, formatPath);
+  const scopes = computeScopes(def, buildEnvironment(def, steps, opts.catalog), bodyEnv);
 
   for (const info of steps) {
     const site = { scope: scopes.ofStep.get(formatPath(info.path))!, order: info.order };

@@ -5,7 +5,7 @@
 // (only the forEach step), or compensation steps from outside their compensate list.
 import type { Environment } from '@marcbachmann/cel-js';
 import type { StepDoc, WorkflowDefinitionDoc } from '../dsl/schema.ts';
-import type { Path } from './paths.ts';
+import { formatPath as key, type Path } from './paths.ts';
 import { childrenOf, kindOf, type StepKind } from './steps.ts';
 import { didYouMean } from './suggest.ts';
 import type { CompileErrorCode } from './errors.ts';
@@ -58,7 +58,6 @@ export function computeScopes(
   def: WorkflowDefinitionDoc,
   rootEnv: Environment,
   bodyEnv: (forEach: StepInfo, outer: Scope) => { env: Environment; locals: string[] },
-  key: (path: Path) => string,
 ): Scopes {
   const ofStep = new Map<string, Scope>();
   const ofForEachOutput = new Map<string, Scope>();
