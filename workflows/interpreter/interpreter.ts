@@ -143,6 +143,8 @@ export class Interpreter {
           this.mark(frame, stepId, { status: 'compensated' });
         } catch (err) {
           errors.push(`compensation of '${stepId}' failed: ${describeError(err)}`);
+          // Not left "compensating" forever: the node shows that its undo needs a person.
+          this.mark(frame, stepId, { status: 'failed', error: `compensation failed: ${describeError(err)}` });
           log.warn('compensation failed', { stepId, error: describeError(err) });
         }
       }
