@@ -21,7 +21,7 @@ export interface RunContext {
 
 export class Interpreter {
   readonly nodes = new Map<string, GraphNode>();
-  /** Approval steps currently waiting, by step id (answers are routed here). */
+  /** Approval steps waiting or already decided, by step id (answers are routed here; late ones refused). */
   readonly approvals = new Map<string, ApprovalState>();
   /** forEach steps paused on failed items, by step id. */
   readonly pausedFanOuts = new Map<string, PausedFanOut>();

@@ -39,7 +39,7 @@ export class ApprovalState {
     };
     if (answer.decision !== 'approve' && answer.decision !== 'reject') refuse(RefusalType.InvalidPayload, `decision must be approve or reject`);
     if (!answer.approver?.id) refuse(RefusalType.InvalidPayload, 'approver.id is required');
-    if (this.view.outcome) refuse(RefusalType.AlreadyDecided, `approval '${this.step.id}' is already ${this.view.outcome}`);
+    if (this.view.outcome && this.view.outcome !== 'expired') refuse(RefusalType.AlreadyDecided, `approval '${this.step.id}' is already ${this.view.outcome}`);
     if (Date.now() >= this.deadlineMs) refuse(RefusalType.Expired, `approval '${this.step.id}' expired at ${this.view.deadline}`);
     if (this.initiator && answer.approver.id === this.initiator)
       refuse(RefusalType.SelfApproval, `${answer.approver.id} started this run and may not answer its approval (four-eyes)`);
@@ -98,7 +98,8 @@ export class ApprovalState {
       this.view.outcome = 'approved';
       this.view.pendingGroups = [];
     } else {
-      this.view.pendingGroups = this.step.eachGroup ? uncovered : [...this.view.groups];
+      // Groups not yet covered; once every group is covered but the quorum is not, any group may answer.
+      this.view.pendingGroups = uncovered.length ? uncovered : [...this.view.groups];
     }
   }
 }
@@ -147,7 +148,9 @@ export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => 
       if (step.onTimeout === 'fail') throw ApplicationFailure.nonRetryable(`approval '${step.id}' timed out at ${state.view.deadline}`, 'ApprovalTimeout');
     }
   } finally {
-    ix.approvals.delete(key);
+    // A decided or expired approval stays addressable, so late answers are refused as such
+    // (AlreadyDecided, Expired) rather than as unknown; one interrupted undecided is forgotten.
+    if (!state.view.outcome) ix.approvals.delete(key);
     ix.setWaiting(key, false);
   }
 
