@@ -86,6 +86,11 @@ export async function withTemporal<T>(name: string, serverOpts: DevServerOptions
   }
 }
 
+/** Extra dev-server dynamic config from BENCH_DYNAMIC_CONFIG (comma-separated key=value), for experiments. */
+export function extraDynamicConfig(): string[] {
+  return (process.env.BENCH_DYNAMIC_CONFIG ?? '').split(',').filter(Boolean);
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
@@ -161,4 +166,36 @@ export const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 1
 
 export function say(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
+}
+
+type HistoryEvent = { eventType?: unknown; eventTime?: { seconds?: unknown; nanos?: number | null } | null };
+
+function eventMs(e: HistoryEvent): number {
+  const t = e.eventTime;
+  return Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+}
+
+function shortType(t: unknown): string {
+  return String(typeof t === 'number' ? t : t ?? '?').replace(/^EVENT_TYPE_/, '');
+}
+
+/**
+ * Where the time goes in one execution: for each transition "event type A -> next event type B",
+ * how often it happens and the mean time between the two events (server timestamps).
+ */
+export function transitions(events: HistoryEvent[], typeName: (t: unknown) => string = shortType): { from: string; to: string; count: number; meanMs: number; totalMs: number }[] {
+  const acc = new Map<string, { count: number; total: number }>();
+  for (let i = 1; i < events.length; i++) {
+    const key = `${typeName(events[i - 1]!.eventType)} -> ${typeName(events[i]!.eventType)}`;
+    const a = acc.get(key) ?? { count: 0, total: 0 };
+    a.count++;
+    a.total += eventMs(events[i]!) - eventMs(events[i - 1]!);
+    acc.set(key, a);
+  }
+  return [...acc]
+    .map(([k, a]) => {
+      const [from, to] = k.split(' -> ') as [string, string];
+      return { from, to, count: a.count, meanMs: a.total / a.count, totalMs: a.total };
+    })
+    .sort((x, y) => y.totalMs - x.totalMs);
 }

@@ -7,12 +7,12 @@ import type { Client } from '@temporalio/client';
 import type { CompiledDefinition, CompiledStep } from '../workflows/dsl/compiled.ts';
 import type { RunInput } from '../workflows/interpreter/run-input.ts';
 import type { ActivityOpts } from './workflows/hand-written.ts';
-import { machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
+import { extraDynamicConfig, machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
 
 const STEPS = 50;
 const SHORT = 10;
 const WARMUPS = 2;
-const RUNS = 10;
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const TARGET = 1.15;
 const retry = { maximumAttempts: 3, initialIntervalMs: 100 };
 const timeouts = { startToCloseMs: 10_000 };
@@ -50,7 +50,7 @@ async function historyLength(client: Client, workflowId: string): Promise<number
 }
 
 export async function interpreter50Steps(): Promise<BenchResult> {
-  return withTemporal('interpreter-50-steps', {}, async ({ client, taskQueue, startWorker }) => {
+  return withTemporal('interpreter-50-steps', { dynamicConfig: extraDynamicConfig() }, async ({ client, taskQueue, startWorker }) => {
     await startWorker();
     const kinds: Kind[] = ['interpreter', 'hand-written'];
 

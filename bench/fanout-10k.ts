@@ -1,0 +1,268 @@
+// fanout-10k: a forEach over 10,000 items (concurrency 200, body = one `core.echo` step) through the
+// interpreter. Measures wall time, how many executions it took (parent + forEachBatch children,
+// continue-as-new runs included), the largest history of any execution, and the worker's peak RSS.
+//
+// Baselines, both measured in the same run:
+//  - the ratio: a direct in-process Promise pool calling the same activity handler (zod input and
+//    output validation included) 10,000 times with the same concurrency. No Temporal at all: the
+//    ratio is the overhead factor of durable execution, not a comparison with another engine.
+//  - for reference: the raw Temporal throughput of this machine, a hand-written workflow calling the
+//    same activity from one execution with the same concurrency, on REF_ITEMS items (a hand-written
+//    single workflow over 10,000 items would exceed Temporal's limits, the very thing forEach avoids).
+import { performance } from 'node:perf_hooks';
+import proto from '@temporalio/proto';
+import type { Client } from '@temporalio/client';
+import type { CompiledDefinition } from '../workflows/dsl/compiled.ts';
+import type { RunInput } from '../workflows/interpreter/run-input.ts';
+import type { FanOutOutput } from '../workflows/interpreter/steps/for-each.ts';
+import { planBatches } from '../workflows/interpreter/steps/for-each.ts';
+import { loadCatalog } from '../activities/catalog.ts';
+import type { ActivityContext } from '../activities/define.ts';
+import type { ActivityOpts } from './workflows/hand-written.ts';
+import { extraDynamicConfig, machine, mb, median, ms, round, RssSampler, say, table, transitions, withTemporal, writeResult, type BenchResult } from './common.ts';
+
+const { temporal } = proto;
+const ITEMS = Number(process.env.BENCH_FANOUT_ITEMS ?? 10_000);
+const CONCURRENCY = 200;
+const WARMUP_ITEMS = 1_000;
+const REF_ITEMS = Number(process.env.BENCH_FANOUT_REF_ITEMS ?? 2_000);
+const EVENTS_PER_ITEM = 6; // the compiler's estimate for one activity step
+const TARGET_RATIO = 'none (overhead factor vs. an in-process Promise pool, reported)';
+const MAX_EVENTS = 10_240;
+const MAX_RSS = 2 ** 30;
+const retry = { maximumAttempts: 3, initialIntervalMs: 100 };
+const timeouts = { startToCloseMs: 30_000 };
+
+const eventName = (t: unknown) => (temporal.api.enums.v1.EventType[t as number] ?? String(t)).replace(/^EVENT_TYPE_/, '');
+
+function fanOutDefinition(): CompiledDefinition {
+  return {
+    apiVersion: 'cedille.etsmtl.ca/v1',
+    kind: 'WorkflowDefinition',
+    name: 'bench-fanout',
+    hash: 'bench-fanout',
+    dependencies: {},
+    steps: [
+      {
+        kind: 'forEach',
+        id: 'fan',
+        items: '${{ inputs.items }}',
+        as: 'item',
+        concurrency: CONCURRENCY,
+        onItemFailure: 'fail',
+        eventsPerItem: EVENTS_PER_ITEM,
+        steps: [{ kind: 'activity', id: 'echo', activity: 'core.echo', with: { value: '${{ item }}' }, retry, timeouts }],
+      },
+    ],
+  };
+}
+
+/** The same handler, called directly: validate input, run, validate output (what the worker wrapper does minus Temporal). */
+async function promisePool(count: number, concurrency: number): Promise<number> {
+  const echo = (await loadCatalog()).get('core.echo')!;
+  const ctx: ActivityContext = {
+    attempt: 1,
+    idempotencyKey: 'bench',
+    heartbeat: () => undefined,
+    signal: new AbortController().signal,
+    log: { info: () => undefined, warn: () => undefined },
+  };
+  const t0 = performance.now();
+  let next = 0;
+  let done = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      const input = echo.input.parse({ value: i });
+      echo.output.parse(await echo.handler(input, { ...ctx, idempotencyKey: `bench/${i}` }));
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (done !== count) throw new Error(`promise pool did ${done} of ${count}`);
+  return performance.now() - t0;
+}
+
+interface Execution {
+  workflowId: string;
+  runId: string;
+  type: string;
+  events: number;
+  history: Parameters<typeof transitions>[0];
+}
+
+/** Every execution whose workflow id starts with the parent's (children ids are `<parent>/<step>/r<round>/b<k>`). */
+async function executions(client: Client, parentId: string, expectAtLeast: number): Promise<Execution[]> {
+  const query = `WorkflowId STARTS_WITH "${parentId}"`;
+  let found: { workflowId: string; runId: string; type: string; closed: boolean }[] = [];
+  const deadline = Date.now() + 30_000;
+  // Visibility is eventually consistent: wait until it lists everything, closed.
+  for (;;) {
+    found = [];
+    for await (const w of client.workflow.list({ query })) found.push({ workflowId: w.workflowId, runId: w.runId, type: w.type, closed: w.status.name !== 'RUNNING' });
+    if ((found.length >= expectAtLeast && found.every((f) => f.closed)) || Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const out: Execution[] = [];
+  for (const f of found) {
+    const h = await client.workflow.getHandle(f.workflowId, f.runId).fetchHistory();
+    out.push({ workflowId: f.workflowId, runId: f.runId, type: f.type, events: h.events?.length ?? 0, history: (h.events ?? []) as never });
+  }
+  return out;
+}
+
+export async function fanout10k(): Promise<BenchResult> {
+  const items = Array.from({ length: ITEMS }, (_, i) => i);
+  const plan = planBatches(ITEMS, CONCURRENCY, EVENTS_PER_ITEM);
+  const dynamicConfig = [
+    // The dev server's defaults throttle a single namespace well below what 10k items need.
+    'frontend.rps=100000',
+    'frontend.namespaceRPS=100000',
+    'frontend.namespaceRPS.visibility=10000',
+    'frontend.globalNamespaceRPS=100000',
+    'history.rps=100000',
+    'matching.rps=100000',
+    'limit.historyCount.error=51200',
+    ...extraDynamicConfig(),
+  ];
+  const tuning = { maxConcurrentActivityTaskExecutions: CONCURRENCY, maxConcurrentWorkflowTaskExecutions: 40, maxCachedWorkflows: 500 };
+
+  return withTemporal('fanout-10k', { dynamicConfig }, async ({ client, taskQueue, startWorker }) => {
+    await startWorker(tuning);
+    const def = fanOutDefinition();
+    const run = async (id: string, list: number[]) => {
+      const t0 = performance.now();
+      const out = (await client.workflow.execute('interpret', { taskQueue, workflowId: id, args: [{ definition: def, input: { items: list } } satisfies RunInput] })) as { fan: FanOutOutput };
+      return { ms: performance.now() - t0, out: out.fan };
+    };
+
+    say(`fanout-10k: warm-up (interpreter ${WARMUP_ITEMS} items, promise pool)`);
+    await run('bench-fanout-warmup', items.slice(0, WARMUP_ITEMS));
+    await promisePool(ITEMS, CONCURRENCY);
+
+    const poolRuns: number[] = [];
+    for (let i = 0; i < 3; i++) poolRuns.push(await promisePool(ITEMS, CONCURRENCY));
+    const poolMs = median(poolRuns);
+
+    say(`fanout-10k: raw Temporal reference (hand-written, one execution, ${REF_ITEMS} items, concurrency ${CONCURRENCY})`);
+    const refOpts: ActivityOpts = { startToCloseMs: timeouts.startToCloseMs, retry };
+    const r0 = performance.now();
+    await client.workflow.execute('handWrittenPool', { taskQueue, workflowId: 'bench-fanout-ref', args: [{ count: REF_ITEMS, concurrency: CONCURRENCY, opts: refOpts }] });
+    const refMs = performance.now() - r0;
+    const refEvents = (await client.workflow.getHandle('bench-fanout-ref').fetchHistory()).events?.length ?? 0;
+
+    say(`fanout-10k: interpreter forEach over ${ITEMS} items, concurrency ${CONCURRENCY}`);
+    const parentId = 'bench-fanout-10k';
+    const rss = new RssSampler(200);
+    const main = await run(parentId, items);
+    const rssPeak = rss.stop();
+    if (main.out.total !== ITEMS || main.out.succeeded !== ITEMS) throw new Error(`fan-out incomplete: ${JSON.stringify({ ...main.out, results: undefined })}`);
+    const wrong = main.out.results.findIndex((r, i) => r.index !== i || (r.output as { value: number }).value !== i);
+    if (wrong >= 0) throw new Error(`fan-out result ${wrong} is wrong: ${JSON.stringify(main.out.results[wrong])}`);
+
+    const execs = await executions(client, parentId, 1 + Math.ceil(ITEMS / (plan?.batchSize ?? ITEMS)));
+    const children = execs.filter((e) => e.type === 'forEachBatch');
+    const childIds = new Set(children.map((e) => e.workflowId));
+    const maxExec = execs.reduce((a, b) => (b.events > a.events ? b : a));
+    const parent = execs.find((e) => e.workflowId === parentId);
+
+    // Where the time goes: server-side latencies summed over every child execution.
+    const agg = new Map<string, { count: number; totalMs: number }>();
+    for (const e of children) {
+      for (const t of transitions(e.history, eventName)) {
+        const k = `${t.from} -> ${t.to}`;
+        const a = agg.get(k) ?? { count: 0, totalMs: 0 };
+        a.count += t.count;
+        a.totalMs += t.totalMs;
+        agg.set(k, a);
+      }
+    }
+    const latencyOf = (k: string) => {
+      const a = agg.get(k);
+      return a ? round(a.totalMs / a.count, 1) : undefined;
+    };
+    const wftCount = children.reduce((n, e) => n + e.history.filter((ev) => eventName(ev.eventType) === 'WORKFLOW_TASK_COMPLETED').length, 0);
+
+    const ratio = main.ms / poolMs;
+    const itemsPerSec = ITEMS / (main.ms / 1000);
+    const refPerSec = REF_ITEMS / (refMs / 1000);
+    const eventsOk = maxExec.events <= MAX_EVENTS;
+    const rssOk = rssPeak < MAX_RSS;
+    const m = machine();
+
+    console.log(`\n=== fanout-10k  (cores: ${m.cores}, ${m.cpu}, node ${m.node})`);
+    console.log(
+      `sizes: ${ITEMS} items, concurrency ${CONCURRENCY}, body = 1 core.echo; plan: ${plan ? `${Math.ceil(ITEMS / plan.batchSize)} batches of ${plan.batchSize}, ${plan.parallelChildren} children in parallel x ${plan.concurrencyPerChild} items each` : 'inline'}; ` +
+        `worker: ${tuning.maxConcurrentActivityTaskExecutions} activity slots, ${tuning.maxConcurrentWorkflowTaskExecutions} workflow-task slots\n`,
+    );
+    console.log(
+      table(
+        ['run', 'items', 'wall ms', 'items/s', 'executions', 'max events/execution', 'peak RSS MB'],
+        [
+          ['interpreter forEach (batched children)', ITEMS, ms(main.ms), round(itemsPerSec, 1), execs.length, maxExec.events, mb(rssPeak)],
+          ['baseline: in-process Promise pool (median of 3)', ITEMS, ms(poolMs), round(ITEMS / (poolMs / 1000), 0), '-', '-', '-'],
+          ['reference: hand-written, 1 execution', REF_ITEMS, ms(refMs), round(refPerSec, 1), 1, refEvents, '-'],
+        ],
+      ),
+    );
+    console.log(
+      `\nexecutions: ${execs.length} = 1 parent (${parent?.events ?? '?'} events) + ${children.length} forEachBatch runs over ${childIds.size} child ids ` +
+        `(${children.length - childIds.size} continue-as-new); largest: ${maxExec.workflowId} (${maxExec.events} events)`,
+    );
+    console.log(
+      `where the time goes (children, server timestamps): ${wftCount} workflow tasks for ${ITEMS} activities; ` +
+        `mean WFT schedule->start ${latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED')} ms, start->complete ${latencyOf('WORKFLOW_TASK_STARTED -> WORKFLOW_TASK_COMPLETED')} ms, ` +
+        `activity start->complete ${latencyOf('ACTIVITY_TASK_STARTED -> ACTIVITY_TASK_COMPLETED')} ms`,
+    );
+    console.log(`\nratio wall(interpreter)/wall(Promise pool) = ${round(ratio, 1)}  (overhead factor of durable execution; no target, reported)`);
+    console.log(`interpreter items/s vs raw Temporal items/s (hand-written, 1 execution) = ${round(itemsPerSec / refPerSec, 2)}`);
+    console.log(`max history events in one execution = ${maxExec.events}  target <= ${MAX_EVENTS}  ${eventsOk ? 'PASS' : 'MISS'}`);
+    console.log(`worker process peak RSS = ${mb(rssPeak)} MB (at start ${mb(rss.start)} MB)  target < 1024 MB  ${rssOk ? 'PASS' : 'MISS'}`);
+
+    const result: BenchResult = {
+      name: 'fanout-10k',
+      date: new Date().toISOString(),
+      cores: m.cores,
+      sizes: { items: ITEMS, concurrency: CONCURRENCY, referenceItems: REF_ITEMS, warmupItems: WARMUP_ITEMS, plan, tuning },
+      measurements: {
+        interpreterMs: ms(main.ms),
+        interpreterItemsPerSec: round(itemsPerSec, 1),
+        promisePoolMs: poolRuns.map(ms),
+        promisePoolMedianMs: ms(poolMs),
+        referenceHandWrittenMs: ms(refMs),
+        referenceItemsPerSec: round(refPerSec, 1),
+        referenceEvents: refEvents,
+        interpreterVsReferenceThroughput: round(itemsPerSec / refPerSec, 3),
+        executions: execs.length,
+        childRuns: children.length,
+        childIds: childIds.size,
+        continueAsNewRuns: children.length - childIds.size,
+        parentEvents: parent?.events,
+        maxEvents: maxExec.events,
+        maxEventsExecution: maxExec.workflowId,
+        eventsPerExecution: execs.map((e) => e.events),
+        rssPeakMb: mb(rssPeak),
+        rssStartMb: mb(rss.start),
+        childWorkflowTasks: wftCount,
+        childLatenciesMs: {
+          wftScheduleToStart: latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED'),
+          wftStartToComplete: latencyOf('WORKFLOW_TASK_STARTED -> WORKFLOW_TASK_COMPLETED'),
+          activityStartToComplete: latencyOf('ACTIVITY_TASK_STARTED -> ACTIVITY_TASK_COMPLETED'),
+        },
+      },
+      ratio: round(ratio, 1),
+      target: TARGET_RATIO,
+      pass: eventsOk && rssOk,
+      checks: [
+        { name: 'max history events per execution', value: maxExec.events, target: `<= ${MAX_EVENTS}`, pass: eventsOk },
+        { name: 'worker peak RSS MB', value: mb(rssPeak), target: '< 1024', pass: rssOk },
+      ],
+      notes: [
+        'ratio = interpreter wall time / in-process Promise pool wall time (same handler, same concurrency, no Temporal): an overhead factor, not a target',
+        `reference = a hand-written workflow running ${REF_ITEMS} activities in one execution (10,000 would exceed Temporal's per-execution limits)`,
+      ],
+    };
+    console.log(`results: ${writeResult(result)}`);
+    return result;
+  });
+}
