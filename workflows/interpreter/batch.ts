@@ -20,6 +20,8 @@ export interface BatchInput {
   inputs: unknown;
   workflow: Scope['workflow'];
   initiator?: string;
+  /** Continue as new past this many events (default BATCH_EVENT_LIMIT; RunInput.options.batchEventLimit). */
+  eventLimit?: number;
   frame: Pick<Frame, 'steps' | 'vars' | 'locals'>;
   items: { index: number; value: unknown }[];
   /** Results of earlier executions of this batch (continue-as-new). */
@@ -28,7 +30,7 @@ export interface BatchInput {
 
 export async function forEachBatch(input: BatchInput): Promise<ItemResult[]> {
   const { step } = input;
-  const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}) }, [], false);
+  const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}), ...(input.eventLimit ? { batchEventLimit: input.eventLimit } : {}) }, [], false);
   const view: FanOutView = { total: input.done.length + input.items.length, running: 0, succeeded: 0, failed: 0, failures: [], rounds: input.round };
   for (const r of input.done) r.status === 'completed' ? view.succeeded++ : view.failed++;
   setHandler(graphQuery, () => ({ ...ix.graph(), nodes: [{ id: step.id, kind: 'forEach', status: 'running', fanOut: view }] }));
@@ -40,7 +42,14 @@ export async function forEachBatch(input: BatchInput): Promise<ItemResult[]> {
   const results: ItemResult[] = [];
   const indices = input.items.map((i) => i.index);
   const headroom = input.concurrency * step.eventsPerItem;
-  const drain = () => workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > BATCH_EVENT_LIMIT - headroom;
+  // The first wave of items always starts (it is taken in the first workflow task, before the history
+  // grows): when the headroom alone exceeds the limit, draining from the start would continue as new
+  // forever without running any item.
+  const firstTask = workflowInfo().historyLength;
+  const drain = () => {
+    const info = workflowInfo();
+    return info.historyLength > firstTask && (info.continueAsNewSuggested || info.historyLength > (input.eventLimit ?? BATCH_EVENT_LIMIT) - headroom);
+  };
 
   const started = await runInline(step, frame, ix, values, indices, { concurrency: input.concurrency, round: input.round, results, view, drain });
   const finished = [...input.done, ...results.filter(Boolean)];

@@ -17,6 +17,8 @@ export interface RunContext {
   inputs: unknown;
   initiator?: string;
   workflow: Scope['workflow'];
+  /** Override of BATCH_EVENT_LIMIT for this run's batch children (RunInput.options.batchEventLimit). */
+  batchEventLimit?: number;
 }
 
 export class Interpreter {

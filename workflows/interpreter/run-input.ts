@@ -12,6 +12,8 @@ export interface RunInput {
   options?: {
     /** Continue as new past this many history events (default RUN_EVENT_LIMIT; lowered in tests). */
     eventLimit?: number;
+    /** forEach batch children continue as new past this many events (default BATCH_EVENT_LIMIT; lowered in tests). */
+    batchEventLimit?: number;
   };
   /** Present when the run continued as new: where to pick up. */
   resume?: ResumeState;

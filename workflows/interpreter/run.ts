@@ -71,6 +71,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
       definition: def,
       inputs,
       ...(run.initiator ? { initiator: run.initiator } : {}),
+      ...(run.options?.batchEventLimit ? { batchEventLimit: run.options.batchEventLimit } : {}),
       workflow: {
         id: info.workflowId,
         runId: info.firstExecutionRunId,

@@ -140,6 +140,7 @@ async function runBatches(
     inputs: ix.run.inputs,
     workflow: ix.run.workflow,
     ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}),
+    ...(ix.run.batchEventLimit ? { eventLimit: ix.run.batchEventLimit } : {}),
     frame: { steps: referencedSteps(step, frame), vars: frame.vars, ...(frame.locals ? { locals: frame.locals } : {}) },
     done: [],
   } satisfies Omit<BatchInput, 'items'>;
