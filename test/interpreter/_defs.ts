@@ -47,13 +47,15 @@ export function fixture(name: string, opts: { deps?: CompiledDefinition[]; repla
 
 /**
  * One Temporal environment and worker per test file (set up in before(), torn down in after()).
- * The worker gets a registry that knows no named types unless `registry` is passed.
+ * The worker gets a registry that knows no named types unless `registry` is passed ('default': the
+ * worker's own, i.e. the built-in definitions).
  */
-export function useTemporal(opts: { registry?: CreateWorkerOptions['registry'] } = {}): { env: TemporalTestEnv } {
+export function useTemporal(opts: { registry?: CreateWorkerOptions['registry'] | 'default' } = {}): { env: TemporalTestEnv } {
   const holder = {} as { env: TemporalTestEnv; worker: RunningWorker };
   before(async () => {
     holder.env = await temporalTestEnv();
-    holder.worker = await holder.env.startWorker({ registry: opts.registry ?? { getByWorkflowType: () => undefined } });
+    const registry = opts.registry ?? { getByWorkflowType: () => undefined };
+    holder.worker = await holder.env.startWorker(registry === 'default' ? {} : { registry });
   });
   after(async () => {
     await holder.env?.close();
