@@ -127,7 +127,7 @@ describe('continue-as-new', () => {
     // after ~100 events, i.e. several times.
     const ITEMS = 120;
     const BATCH_LIMIT = 200;
-    const fanOut = (name: string, eventsPerItem: number, concurrency: number, count: number): CompiledDefinition => ({
+    const fanOut = (name: string, eventsPerItem: number, concurrency: number): CompiledDefinition => ({
       apiVersion: 'test/v1', kind: 'WorkflowDefinition', name, hash: `${name}-hash`, dependencies: {},
       steps: [
         { kind: 'set', id: 'base', values: { offset: 1000 } },
@@ -148,7 +148,7 @@ describe('continue-as-new', () => {
     }
 
     it('batch children continue as new below the limit; every item has one result, in index order', async () => {
-      const handle = await env.start(fanOut('can-batch', 20, 10, ITEMS), { items: items(ITEMS) }, { options: { batchEventLimit: BATCH_LIMIT } });
+      const handle = await env.start(fanOut('can-batch', 20, 10), { items: items(ITEMS) }, { options: { batchEventLimit: BATCH_LIMIT } });
       const out = (await handle.result()) as FanOutOutput;
 
       assert.equal(out.total, ITEMS);
@@ -180,7 +180,7 @@ describe('continue-as-new', () => {
       // 5 in flight * 60 events = 300 of headroom > the 200 limit: before the fix the child continued
       // as new before starting any item, forever.
       const count = 40;
-      const handle = await env.start(fanOut('can-batch-headroom', 60, 5, count), { items: items(count) }, { options: { batchEventLimit: BATCH_LIMIT } });
+      const handle = await env.start(fanOut('can-batch-headroom', 60, 5), { items: items(count) }, { options: { batchEventLimit: BATCH_LIMIT } });
       const out = (await handle.result()) as FanOutOutput;
       assert.equal(out.succeeded, count);
       assert.deepEqual(out.results.map((r) => r.index), items(count));
