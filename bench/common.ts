@@ -1,6 +1,7 @@
 // Shared benchmark plumbing: a real Temporal dev server per benchmark, in-process workers on the
 // bench bundle (interpreter + hand-written baselines), statistics, tables and result files.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -198,4 +199,65 @@ export function transitions(events: HistoryEvent[], typeName: (t: unknown) => st
       return { from, to, count: a.count, meanMs: a.total / a.count, totalMs: a.total };
     })
     .sort((x, y) => y.totalMs - x.totalMs);
+}
+
+// CPU accounting: this process (worker + client), the dev server, and everything else on the machine
+// (other processes share the cores: a noisy neighbour shows up here, not in our numbers).
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+
+function procTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(fields[11]) + Number(fields[12]); // utime + stime
+  } catch {
+    return NaN;
+  }
+}
+
+function machineTicks(): { busy: number; total: number } {
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+    const total = cpu.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch {
+    return { busy: NaN, total: NaN };
+  }
+}
+
+export interface CpuSplit {
+  wallMs: number;
+  /** CPU ms used by this process (worker threads included). */
+  selfMs: number;
+  /** CPU ms used by the Temporal dev server. */
+  serverMs: number;
+  /** CPU ms used by every other process on the machine. */
+  othersMs: number;
+  /** Cores' worth of CPU available over the interval (cores x wall). */
+  capacityMs: number;
+}
+
+export function cpuMeter(serverPid: number | undefined): () => CpuSplit {
+  const t0 = performance.now();
+  const self0 = process.cpuUsage();
+  const srv0 = serverPid ? procTicks(serverPid) : NaN;
+  const m0 = machineTicks();
+  return () => {
+    const wallMs = performance.now() - t0;
+    const self = process.cpuUsage(self0);
+    const selfMs = (self.user + self.system) / 1000;
+    const serverMs = ((serverPid ? procTicks(serverPid) : NaN) - srv0) * TICK_MS;
+    const m1 = machineTicks();
+    const busyMs = (m1.busy - m0.busy) * TICK_MS;
+    return { wallMs, selfMs, serverMs, othersMs: Math.max(0, busyMs - selfMs - serverMs), capacityMs: wallMs * cpus().length };
+  };
+}
+
+export function describeCpu(c: CpuSplit): string {
+  const pct = (x: number) => `${Math.round((100 * x) / c.capacityMs)}%`;
+  return (
+    `CPU over ${(c.wallMs / 1000).toFixed(1)} s on ${cpus().length} cores: worker+client ${(c.selfMs / 1000).toFixed(1)} s (${pct(c.selfMs)}), ` +
+    `temporal server ${(c.serverMs / 1000).toFixed(1)} s (${pct(c.serverMs)}), other processes ${(c.othersMs / 1000).toFixed(1)} s (${pct(c.othersMs)})`
+  );
 }

@@ -19,7 +19,7 @@ import { planBatches } from '../workflows/interpreter/steps/for-each.ts';
 import { loadCatalog } from '../activities/catalog.ts';
 import type { ActivityContext } from '../activities/define.ts';
 import type { ActivityOpts } from './workflows/hand-written.ts';
-import { extraDynamicConfig, machine, mb, median, ms, round, RssSampler, say, table, transitions, withTemporal, writeResult, type BenchResult } from './common.ts';
+import { cpuMeter, describeCpu, extraDynamicConfig, machine, mb, median, ms, round, RssSampler, say, table, transitions, withTemporal, writeResult, type BenchResult, type CpuSplit } from './common.ts';
 
 const { temporal } = proto;
 const ITEMS = Number(process.env.BENCH_FANOUT_ITEMS ?? 10_000);
@@ -111,6 +111,8 @@ async function executions(client: Client, parentId: string, expectAtLeast: numbe
   return out;
 }
 
+const cpuJson = (c: CpuSplit) => ({ wallMs: ms(c.wallMs), workerAndClientMs: ms(c.selfMs), serverMs: ms(c.serverMs), otherProcessesMs: ms(c.othersMs), capacityMs: ms(c.capacityMs) });
+
 export async function fanout10k(): Promise<BenchResult> {
   const items = Array.from({ length: ITEMS }, (_, i) => i);
   const plan = planBatches(ITEMS, CONCURRENCY, EVENTS_PER_ITEM);
@@ -127,7 +129,7 @@ export async function fanout10k(): Promise<BenchResult> {
   ];
   const tuning = { maxConcurrentActivityTaskExecutions: CONCURRENCY, maxConcurrentWorkflowTaskExecutions: 40, maxCachedWorkflows: 500 };
 
-  return withTemporal('fanout-10k', { dynamicConfig }, async ({ client, taskQueue, startWorker }) => {
+  return withTemporal('fanout-10k', { dynamicConfig }, async ({ client, taskQueue, startWorker, server }) => {
     await startWorker(tuning);
     const def = fanOutDefinition();
     const run = async (id: string, list: number[]) => {
@@ -147,14 +149,18 @@ export async function fanout10k(): Promise<BenchResult> {
     say(`fanout-10k: raw Temporal reference (hand-written, one execution, ${REF_ITEMS} items, concurrency ${CONCURRENCY})`);
     const refOpts: ActivityOpts = { startToCloseMs: timeouts.startToCloseMs, retry };
     const r0 = performance.now();
+    const refCpu = cpuMeter(server.process.pid);
     await client.workflow.execute('handWrittenPool', { taskQueue, workflowId: 'bench-fanout-ref', args: [{ count: REF_ITEMS, concurrency: CONCURRENCY, opts: refOpts }] });
     const refMs = performance.now() - r0;
+    const refSplit = refCpu();
     const refEvents = (await client.workflow.getHandle('bench-fanout-ref').fetchHistory()).events?.length ?? 0;
 
     say(`fanout-10k: interpreter forEach over ${ITEMS} items, concurrency ${CONCURRENCY}`);
     const parentId = 'bench-fanout-10k';
     const rss = new RssSampler(200);
+    const mainCpu = cpuMeter(server.process.pid);
     const main = await run(parentId, items);
+    const mainSplit = mainCpu();
     const rssPeak = rss.stop();
     if (main.out.total !== ITEMS || main.out.succeeded !== ITEMS) throw new Error(`fan-out incomplete: ${JSON.stringify({ ...main.out, results: undefined })}`);
     const wrong = main.out.results.findIndex((r, i) => r.index !== i || (r.output as { value: number }).value !== i);
@@ -214,6 +220,8 @@ export async function fanout10k(): Promise<BenchResult> {
         `mean WFT schedule->start ${latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED')} ms, start->complete ${latencyOf('WORKFLOW_TASK_STARTED -> WORKFLOW_TASK_COMPLETED')} ms, ` +
         `activity start->complete ${latencyOf('ACTIVITY_TASK_STARTED -> ACTIVITY_TASK_COMPLETED')} ms`,
     );
+    console.log(`interpreter run: ${describeCpu(mainSplit)}`);
+    console.log(`reference run:   ${describeCpu(refSplit)}`);
     console.log(`\nratio wall(interpreter)/wall(Promise pool) = ${round(ratio, 1)}  (overhead factor of durable execution; no target, reported)`);
     console.log(`interpreter items/s vs raw Temporal items/s (hand-written, 1 execution) = ${round(itemsPerSec / refPerSec, 2)}`);
     console.log(`max history events in one execution = ${maxExec.events}  target <= ${MAX_EVENTS}  ${eventsOk ? 'PASS' : 'MISS'}`);
@@ -244,6 +252,7 @@ export async function fanout10k(): Promise<BenchResult> {
         rssPeakMb: mb(rssPeak),
         rssStartMb: mb(rss.start),
         childWorkflowTasks: wftCount,
+        cpu: { interpreter: cpuJson(mainSplit), reference: cpuJson(refSplit) },
         childLatenciesMs: {
           wftScheduleToStart: latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED'),
           wftStartToComplete: latencyOf('WORKFLOW_TASK_STARTED -> WORKFLOW_TASK_COMPLETED'),

@@ -4,11 +4,13 @@
 // Wall time start -> result, alternating runs after warm-ups; history events per step for both.
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
+import proto from '@temporalio/proto';
 import type { CompiledDefinition, CompiledStep } from '../workflows/dsl/compiled.ts';
 import type { RunInput } from '../workflows/interpreter/run-input.ts';
 import type { ActivityOpts } from './workflows/hand-written.ts';
-import { extraDynamicConfig, machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
+import { cpuMeter, describeCpu, extraDynamicConfig, machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
 
+const { temporal } = proto;
 const STEPS = 50;
 const SHORT = 10;
 const WARMUPS = 2;
@@ -44,13 +46,27 @@ async function runOnce(client: Client, taskQueue: string, kind: Kind, steps: num
   return { ms: performance.now() - t0, workflowId, output };
 }
 
-async function historyLength(client: Client, workflowId: string): Promise<number> {
+const eventName = (t: unknown) => (temporal.api.enums.v1.EventType[t as number] ?? String(t)).replace(/^EVENT_TYPE_/, '');
+
+async function history(client: Client, workflowId: string): Promise<{ length: number; types: Map<string, number> }> {
   const h = await client.workflow.getHandle(workflowId).fetchHistory();
-  return h.events?.length ?? 0;
+  const types = new Map<string, number>();
+  for (const e of h.events ?? []) types.set(eventName(e.eventType), (types.get(eventName(e.eventType)) ?? 0) + 1);
+  return { length: h.events?.length ?? 0, types };
+}
+
+/** Event types the interpreter's history has more (or fewer) of than the hand-written one's. */
+function typeDiff(a: Map<string, number>, b: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const k of new Set([...a.keys(), ...b.keys()])) {
+    const d = (a.get(k) ?? 0) - (b.get(k) ?? 0);
+    if (d) out[k] = d;
+  }
+  return out;
 }
 
 export async function interpreter50Steps(): Promise<BenchResult> {
-  return withTemporal('interpreter-50-steps', { dynamicConfig: extraDynamicConfig() }, async ({ client, taskQueue, startWorker }) => {
+  return withTemporal('interpreter-50-steps', { dynamicConfig: extraDynamicConfig() }, async ({ client, taskQueue, startWorker, server }) => {
     await startWorker();
     const kinds: Kind[] = ['interpreter', 'hand-written'];
 
@@ -64,18 +80,25 @@ export async function interpreter50Steps(): Promise<BenchResult> {
 
     say(`interpreter-50-steps: ${RUNS} alternating runs each`);
     const times: Record<Kind, number[]> = { interpreter: [], 'hand-written': [] };
+    const cpu = cpuMeter(server.process.pid);
     for (let r = 0; r < RUNS; r++) {
       const order = r % 2 ? [...kinds].reverse() : kinds;
       for (const k of order) times[k].push((await runOnce(client, taskQueue, k, STEPS)).ms);
     }
 
+    const split = cpu();
+
     // History: events of one 50-step and one 10-step run of each; the per-step slope must be equal,
     // the difference a constant (the interpreter's search-attribute upserts at start and end).
     const events: Record<Kind, { long: number; short: number }> = { interpreter: { long: 0, short: 0 }, 'hand-written': { long: 0, short: 0 } };
+    const types: Partial<Record<Kind, Map<string, number>>> = {};
     for (const k of kinds) {
-      events[k].long = await historyLength(client, (await runOnce(client, taskQueue, k, STEPS)).workflowId);
-      events[k].short = await historyLength(client, (await runOnce(client, taskQueue, k, SHORT)).workflowId);
+      const long = await history(client, (await runOnce(client, taskQueue, k, STEPS)).workflowId);
+      events[k].long = long.length;
+      types[k] = long.types;
+      events[k].short = (await history(client, (await runOnce(client, taskQueue, k, SHORT)).workflowId)).length;
     }
+    const extra = typeDiff(types.interpreter!, types['hand-written']!);
     const slope = (k: Kind) => (events[k].long - events[k].short) / (STEPS - SHORT);
 
     const med = { interpreter: median(times.interpreter), 'hand-written': median(times['hand-written']) };
@@ -93,12 +116,13 @@ export async function interpreter50Steps(): Promise<BenchResult> {
         kinds.map((k) => [k, ms(med[k]), ms(min(times[k])), ms(max(times[k])), round(med[k] / STEPS, 2), events[k].long, events[k].short, round(perStep(k), 2), round(slope(k), 2)]),
       ),
     );
+    console.log(`timed runs: ${describeCpu(split)}`);
     const diff = events.interpreter.long - events['hand-written'].long;
     console.log(`\nratio median(interpreter)/median(hand-written) = ${round(ratio)}  target <= ${TARGET}  ${pass ? 'PASS' : 'MISS'}`);
     console.log(
       `history: interpreter ${round(perStep('interpreter'), 2)} vs hand-written ${round(perStep('hand-written'), 2)} events/step; ` +
         `marginal ${round(slope('interpreter'), 2)} vs ${round(slope('hand-written'), 2)}; constant difference ${diff} events per run ` +
-        `(${diff === events.interpreter.short - events['hand-written'].short ? 'same at 10 steps' : 'NOT constant'})  ${eventsEqual ? 'PASS' : 'MISS'}`,
+        `(${diff === events.interpreter.short - events['hand-written'].short ? 'same at 10 steps' : 'NOT constant'}: ${Object.entries(extra).map(([t, n]) => `${n > 0 ? '+' : ''}${n} ${t}`).join(', ')})  ${eventsEqual ? 'PASS' : 'MISS'}`,
     );
 
     const result: BenchResult = {
@@ -113,6 +137,8 @@ export async function interpreter50Steps(): Promise<BenchResult> {
         eventsPerStep: { interpreter: perStep('interpreter'), handWritten: perStep('hand-written') },
         marginalEventsPerStep: { interpreter: slope('interpreter'), handWritten: slope('hand-written') },
         constantEventDifference: diff,
+        extraEventTypes: extra,
+        cpu: { wallMs: ms(split.wallMs), workerAndClientMs: ms(split.selfMs), serverMs: ms(split.serverMs), otherProcessesMs: ms(split.othersMs), capacityMs: ms(split.capacityMs) },
       },
       ratio: round(ratio),
       target: `<= ${TARGET}`,
