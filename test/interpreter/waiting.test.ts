@@ -19,11 +19,12 @@ describe('wait', { concurrency: true }, () => {
     const out = (await h.result()) as { pause: number; later: number };
     assert.ok(Date.now() >= Date.parse(until), 'the run ended after the `until` moment');
     assert.equal(out.pause, 1_000);
-    assert.ok(out.later > 1_000 && out.later < 2_100, `waited ${out.later} ms for the rest of the 3 s`);
+    // What is left of the 3 s after the 1 s pause (less when the server is slow to start the run).
+    assert.ok(out.later > 0 && out.later <= 2_000, `waited ${out.later} ms for the rest of the 3 s`);
     const g = await t.env.graph(h);
     assertStatuses(g, { pause: 'completed', later: 'completed', done: 'completed' });
     for (const id of ['pause', 'later']) assertTimed(node(g, id));
-    assert.ok(Date.parse(node(g, 'later').endedAt!) - Date.parse(node(g, 'pause').startedAt!) >= 2_900);
+    assert.ok(Date.parse(node(g, 'later').endedAt!) >= Date.parse(until), 'the wait ended at or after `until` (workflow clock)');
     await assertSearchAttributes(h, def, 'completed');
   });
 
