@@ -1,6 +1,8 @@
 // Reading workflow histories in tests and in the recorder: follow a continue-as-new chain, list the
 // events of one kind, count scheduled activities.
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 
@@ -61,4 +63,44 @@ export function firstRunId(handle: WorkflowHandle): string {
   const id = (handle as Partial<WorkflowHandleWithFirstExecutionRunId>).firstExecutionRunId;
   if (!id) throw new Error(`${handle.workflowId}: not a handle returned by start()`);
   return id;
+}
+
+// Temporal's JSON history format (what `temporal workflow show --output json` and the SDK's
+// historyToJSON/historyFromJSON produce and read). The SDK helpers are not used: in this install
+// @temporalio/common and @temporalio/proto each carry their own copy of protobufjs 8 (the top-level
+// slot holds grpc's protobufjs 7), and protojson rejects the other copy's types ("type must be a
+// Type"). Taking protojson from the copy @temporalio/proto itself uses works in any layout.
+const fromProto = createRequire(createRequire(import.meta.url).resolve('@temporalio/proto'));
+interface ProtoType {
+  fromObject(o: unknown): unknown;
+}
+const protojson = fromProto('protobufjs/ext/protojson') as {
+  toJson(type: ProtoType, message: unknown): unknown;
+  fromJson(type: ProtoType, json: unknown, options?: { ignoreUnknownFields?: boolean }): unknown;
+};
+const { patchProtobufRoot } = fromProto('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot(root: unknown): { lookupType(name: string): ProtoType } };
+const historyType = patchProtobufRoot(proto).lookupType('temporal.api.history.v1.History');
+
+/** A fetched history -> its JSON form (plain object: strings for int64 and bytes, RFC 3339 times). */
+export function historyToJson(history: History): unknown {
+  return protojson.toJson(historyType, historyType.fromObject(history));
+}
+
+/** The JSON form -> a History message (int64 as Long), which Worker.runReplayHistories takes as is. */
+export function historyFromJson(json: unknown): History {
+  const events = (json as { events?: unknown } | null)?.events;
+  if (!Array.isArray(events) || !events.length) throw new TypeError('not a history: expected { events: [...] }');
+  return protojson.fromJson(historyType, json, { ignoreUnknownFields: true }) as History;
+}
+
+/** Where test/replay/record.ts writes histories and test/interpreter/replay.test.ts reads them. */
+export const HISTORIES_DIR = fileURLToPath(new URL('./histories/', import.meta.url));
+
+/** One recorded execution: histories/<scenario>[.<n>].json. */
+export interface RecordedHistory {
+  scenario: string;
+  workflowId: string;
+  runId: string;
+  /** Temporal's JSON history format (historyFromJson reads it back). */
+  history: unknown;
 }

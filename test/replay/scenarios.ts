@@ -1,0 +1,224 @@
+// The runs recorded for replay testing (test/replay/record.ts writes their histories to
+// test/replay/histories/, test/interpreter/replay.test.ts replays them against the current
+// interpreter). Each scenario exercises a part of the interpreter that issues commands: activities
+// and retries, parallel cancellation, branching, fan-outs inline and batched, approvals by update
+// and by signal, events, child runs, cancellation with compensation, continue-as-new.
+//
+// Scenarios are append-only: never change one that has a recorded history (the history would no
+// longer match it); add a new one (e.g. `<name>-v2`) instead.
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { eventually } from '../support/temporal.ts';
+import { answerApprovalUpdate, approvalSignal, graphQuery, sendEventUpdate, skipFailedItemsUpdate } from '../../workflows/interpreter/messages.ts';
+import type { ActivityStepC, ApprovalStepC, CompiledDefinition, CompiledStep } from '../../workflows/dsl/compiled.ts';
+import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+
+export interface Scenario {
+  name: string;
+  /** Started as `interpret` with this definition, unless `workflowType` names a definition (default workflow). */
+  definition: CompiledDefinition;
+  workflowType?: string;
+  input?: unknown;
+  initiator?: string;
+  options?: RunInput['options'];
+  /** What the run ends with. */
+  expect: 'completed' | 'failed' | 'cancelled';
+  /** Sends the run what it waits for (answers, events, a cancel). */
+  drive?(handle: WorkflowHandle, client: Client): Promise<void>;
+}
+
+const retry = { maximumAttempts: 1 };
+const timeouts = { startToCloseMs: 10_000 };
+const echo = (id: string, value: unknown, extra: Partial<ActivityStepC> = {}): ActivityStepC => ({ kind: 'activity', id, activity: 'core.echo', with: { value }, retry, timeouts, ...extra });
+const fail = (id: string, message: string, extra: Partial<ActivityStepC> = {}): ActivityStepC => ({
+  kind: 'activity', id, activity: 'core.fail', with: { message, nonRetryable: true }, retry, timeouts, ...extra,
+});
+const def = (name: string, steps: CompiledStep[], extra: Partial<CompiledDefinition> = {}): CompiledDefinition => ({
+  apiVersion: 'replay/v1', kind: 'WorkflowDefinition', name, hash: `${name}-hash`, dependencies: {}, steps, ...extra,
+});
+const approvalStep = (id: string, extra: Partial<ApprovalStepC> = {}): ApprovalStepC => ({
+  kind: 'approval', id, title: 'Approve ${{ inputs.what }}', groups: ['ops', 'leads'], quorum: 1, eachGroup: false, timeoutMs: 3_600_000,
+  remindersMs: [], escalations: [], onTimeout: 'reject', onReject: 'fail', ...extra,
+});
+
+async function nodeStatus(handle: WorkflowHandle, id: string): Promise<string | undefined> {
+  return (await handle.query(graphQuery)).nodes.find((n) => n.id === id)?.status;
+}
+const until = (handle: WorkflowHandle, id: string, status: string) =>
+  eventually(async () => ((await nodeStatus(handle, id)) === status ? true : undefined), 30_000, `${id} ${status}`);
+
+const childDef = def('replay-child', [echo('greet', 'hello ${{ inputs.who }}'), { kind: 'set', id: 'v', values: { n: '${{ size(inputs.who) }}' } }], {
+  output: { greeting: '${{ steps.greet.output.value }}', n: '${{ vars.n }}' },
+});
+
+const canSteps: CompiledStep[] = [
+  echo('first', '${{ inputs.who }}', { compensate: [echo('undoFirst', 'undo')] }),
+  { kind: 'set', id: 'vars', values: { n: '${{ 40 + 2 }}' } },
+  ...Array.from({ length: 12 }, (_, i) => echo(`s${i}`, `\${{ vars.n + ${i} }}`)),
+];
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'activities-retry',
+    definition: def('replay-activities', [
+      echo('hello', 'hi ${{ inputs.name }}'),
+      { kind: 'activity', id: 'flaky', activity: 'core.fail', with: { untilAttempt: 3 }, retry: { maximumAttempts: 5, initialIntervalMs: 100, backoffCoefficient: 1 }, timeouts },
+      echo('after', '${{ steps.flaky.output.attempt }}', { timeouts: { startToCloseMs: 5_000, scheduleToCloseMs: 20_000 } }),
+    ], { output: { greeting: '${{ steps.hello.output.value }}', attempts: '${{ steps.after.output.value }}' } }),
+    input: { name: 'Ada' },
+    expect: 'completed',
+  },
+  {
+    name: 'parallel-failure',
+    definition: def('replay-parallel', [
+      {
+        kind: 'parallel', id: 'par', branches: [
+          echo('a', 'a', { compensate: [echo('undoA', 'undo a')] }),
+          { kind: 'activity', id: 'slow', activity: 'core.sleep', with: { ms: 20_000 }, retry, timeouts: { startToCloseMs: 60_000, heartbeatMs: 2_000 } },
+          { kind: 'sequence', id: 'seq', steps: [{ kind: 'wait', id: 'pause', durationMs: 300 }, fail('boom', 'branch failed')] },
+        ],
+      },
+    ], { finally: [echo('cleanup', 'finally ran')] }),
+    expect: 'failed',
+  },
+  {
+    name: 'branching',
+    definition: def('replay-branching', [
+      { kind: 'set', id: 'cfg', values: { env: '${{ inputs.env }}', replicas: '${{ inputs.env == "prod" ? 3 : 1 }}' } },
+      { kind: 'if', id: 'isProd', condition: '${{ vars.env == "prod" }}', then: [echo('prodOnly', 'prod')], else: [echo('devOnly', 'dev')] },
+      {
+        kind: 'switch', id: 'size', cases: [
+          { condition: '${{ vars.replicas > 5 }}', steps: [echo('big', 'big')] },
+          { condition: '${{ vars.replicas > 1 }}', steps: [echo('medium', 'medium')] },
+        ], default: [echo('small', 'small')],
+      },
+      echo('guarded', 'never', { when: '${{ vars.env == "staging" }}' }),
+      { kind: 'sequence', id: 'seq', steps: [echo('one', 1), echo('two', '${{ steps.one.output.value + 1 }}')] },
+    ]),
+    input: { env: 'prod' },
+    expect: 'completed',
+  },
+  {
+    name: 'foreach-inline',
+    definition: def('replay-foreach-inline', [
+      {
+        kind: 'forEach', id: 'fan', items: '${{ inputs.items }}', as: 'item', concurrency: 3, onItemFailure: 'continue', eventsPerItem: 12,
+        steps: [
+          echo('x', '${{ item * 10 + index }}', { compensate: [echo('undoX', '${{ item }}')] }),
+          fail('maybe', 'item ${{ item }} failed', { when: '${{ item == 4 }}' }),
+        ],
+        output: '${{ steps.x.output.value }}',
+      },
+    ], { output: '${{ steps.fan.output }}' }),
+    input: { items: [1, 2, 3, 4, 5, 6] },
+    expect: 'completed',
+  },
+  {
+    name: 'foreach-pause-skip',
+    definition: def('replay-foreach-pause', [
+      {
+        kind: 'forEach', id: 'fan', items: '${{ [1, 2, 3] }}', as: 'item', concurrency: 2, onItemFailure: 'pause', eventsPerItem: 12,
+        steps: [echo('x', '${{ item }}'), fail('maybe', 'item ${{ item }} failed', { when: '${{ item == 2 }}' })],
+      },
+      echo('after', '${{ steps.fan.output.failed }}'),
+    ]),
+    expect: 'completed',
+    async drive(handle) {
+      await until(handle, 'fan', 'paused');
+      await handle.executeUpdate(skipFailedItemsUpdate, { args: [{ stepId: 'fan' }] });
+    },
+  },
+  {
+    // 20 items * 120 events > the inline budget: one batch child (4 in flight), which continues as
+    // new past 40 events (batchEventLimit 520 - 480 headroom).
+    name: 'foreach-batched',
+    definition: def('replay-foreach-batched', [
+      {
+        kind: 'forEach', id: 'fan', items: '${{ inputs.items }}', as: 'n', concurrency: 4, onItemFailure: 'fail', eventsPerItem: 120,
+        steps: [echo('x', '${{ n * 2 }}')],
+      },
+    ], { output: '${{ steps.fan.output.results.map(r, r.output.value) }}' }),
+    input: { items: Array.from({ length: 20 }, (_, i) => i) },
+    options: { batchEventLimit: 520 },
+    expect: 'completed',
+  },
+  {
+    name: 'approval-update',
+    definition: def('replay-approval-update', [approvalStep('ok', { quorum: 2, eachGroup: true }), echo('after', '${{ steps.ok.output.decisions.size() }}')]),
+    input: { what: 'release 1.2' },
+    initiator: 'alice',
+    expect: 'completed',
+    async drive(handle) {
+      await until(handle, 'ok', 'waiting');
+      await handle.executeUpdate(answerApprovalUpdate, { args: [{ stepId: 'ok', decision: 'approve', approver: { id: 'bob', groups: ['ops'] } }] });
+      await handle.executeUpdate(answerApprovalUpdate, { args: [{ stepId: 'ok', decision: 'approve', approver: { id: 'carol', groups: ['leads'] }, comment: 'go' }] });
+    },
+  },
+  {
+    name: 'approval-signal',
+    definition: def('replay-approval-signal', [approvalStep('ok', { remindersMs: [200] }), echo('after', '${{ steps.ok.output.outcome }}')]),
+    input: { what: 'db migration' },
+    initiator: 'alice',
+    expect: 'completed',
+    async drive(handle) {
+      await until(handle, 'ok', 'waiting');
+      // A self-approval is refused (recorded in the view), then a valid answer after the reminder.
+      await handle.signal(approvalSignal, { stepId: 'ok', decision: 'approve', approver: { id: 'alice', groups: ['ops'] } });
+      await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'ok')?.approval?.refused.length ? true : undefined), 30_000, 'a refusal');
+      await new Promise((r) => setTimeout(r, 400));
+      await handle.signal(approvalSignal, { stepId: 'ok', decision: 'approve', approver: { id: 'dave', groups: ['leads'] } });
+    },
+  },
+  {
+    name: 'wait-for',
+    definition: def('replay-wait-for', [
+      { kind: 'waitFor', id: 'deployed', signal: 'deployed', schema: { type: 'object', properties: { version: { type: 'string' } }, required: ['version'] }, onTimeout: 'fail' },
+      { kind: 'waitFor', id: 'go', signal: 'go', onTimeout: 'fail' },
+      { kind: 'wait', id: 'pause', durationMs: 200 },
+      { kind: 'waitFor', id: 'optional', signal: 'never', timeoutMs: 200, onTimeout: 'continue' },
+      echo('after', '${{ steps.deployed.output.payload.version }}'),
+    ]),
+    expect: 'completed',
+    async drive(handle) {
+      await until(handle, 'deployed', 'waiting');
+      await handle.executeUpdate(sendEventUpdate, { args: [{ name: 'deployed', payload: { version: '1.2.3' } }] });
+      await handle.signal('go', { by: 'ops' });
+    },
+  },
+  {
+    name: 'call',
+    definition: def('replay-call', [
+      { kind: 'call', id: 'child', definition: 'replay-child', input: { who: '${{ inputs.who }}' }, compensate: [echo('undoChild', 'undo')] },
+      echo('after', '${{ steps.child.output.greeting }}'),
+    ], { dependencies: { 'replay-child': childDef } }),
+    input: { who: 'Grace' },
+    expect: 'completed',
+  },
+  {
+    name: 'cancel-compensation',
+    definition: def('replay-cancel', [
+      echo('created', 'resource', { compensate: [echo('deleted', 'undo ${{ steps.created.output.value }}')] }),
+      { kind: 'activity', id: 'slow', activity: 'core.sleep', with: { ms: 60_000 }, retry, timeouts: { startToCloseMs: 120_000, heartbeatMs: 2_000 } },
+    ], { finally: [echo('cleanup', 'finally ran')] }),
+    expect: 'cancelled',
+    async drive(handle) {
+      await until(handle, 'slow', 'running');
+      await handle.cancel();
+    },
+  },
+  {
+    name: 'continue-as-new',
+    definition: def('replay-can', [...canSteps, fail('boom', 'after continue-as-new')]),
+    input: { who: 'Ada' },
+    options: { eventLimit: 30 },
+    expect: 'failed',
+  },
+  {
+    // A definition started by its workflow type (the default workflow resolves it through a local activity).
+    name: 'named-workflow-type',
+    definition: def('replay-named', [echo('hello', 'hi ${{ inputs.name }}')], { workflowType: 'replayNamed' }),
+    workflowType: 'replayNamed',
+    input: { name: 'Linus' },
+    initiator: 'alice',
+    expect: 'completed',
+  },
+];
