@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import proto, { type temporal } from '@temporalio/proto';
 import { compileSource } from '../../workflows/compiler/index.ts';
 import { loadCatalog, type Catalog } from '../../activities/catalog.ts';
@@ -247,10 +247,6 @@ export async function refusal(p: Promise<unknown>): Promise<{ type: string | und
   assert.ok(err instanceof WorkflowUpdateFailedError, `expected WorkflowUpdateFailedError, got ${String(err)}`);
   assert.ok(err.cause instanceof ApplicationFailure, `expected an ApplicationFailure cause, got ${String(err.cause)}`);
   return { type: err.cause.type ?? undefined, message: err.cause.message };
-}
-
-export function isTemporalFailure(err: unknown): err is TemporalFailure {
-  return err instanceof TemporalFailure;
 }
 
 // ---------------------------------------------------------------------------------------------
