@@ -11,7 +11,7 @@
 // { scenario, workflowId, runId, history } (history in Temporal's JSON history format, see
 // historyToJson in ./history.ts).
 // Existing histories are kept: they are the record of what older interpreter versions did.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection, WorkflowFailedError } from '@temporalio/client';
@@ -27,9 +27,10 @@ import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 
 const TASK_QUEUE = 'replay-record';
 
-function recorded(name: string): boolean {
-  return existsSync(HISTORIES_DIR) && readdirSync(HISTORIES_DIR).some((f) => f === `${name}.json` || f.startsWith(`${name}.`));
+function filesOf(name: string): string[] {
+  return existsSync(HISTORIES_DIR) ? readdirSync(HISTORIES_DIR).filter((f) => f === `${name}.json` || /^\d+\.json$/.test(f.slice(name.length + 1)) && f.startsWith(`${name}.`)) : [];
 }
+const recorded = (name: string) => filesOf(name).length > 0;
 
 /** Every execution of a run: its continue-as-new chain and, recursively, its children's. */
 async function executions(client: Client, workflowId: string, firstRunId: string): Promise<RunHistory[]> {
@@ -100,6 +101,7 @@ async function main(): Promise<void> {
       mkdirSync(HISTORIES_DIR, { recursive: true });
       for (const scenario of todo) {
         const histories = await run(client, scenario);
+        for (const f of filesOf(scenario.name)) rmSync(join(HISTORIES_DIR, f));
         histories.forEach((h, i) => {
           const file = join(HISTORIES_DIR, i === 0 ? `${scenario.name}.json` : `${scenario.name}.${i}.json`);
           const record: RecordedHistory = { scenario: scenario.name, workflowId: h.workflowId, runId: h.runId, history: historyToJson(h.history) };

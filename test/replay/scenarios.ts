@@ -8,6 +8,7 @@
 // longer match it); add a new one (e.g. `<name>-v2`) instead.
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { eventually } from '../support/temporal.ts';
+import { EventType, eventsOfType, type History } from './history.ts';
 import { answerApprovalUpdate, approvalSignal, graphQuery, sendEventUpdate, skipFailedItemsUpdate } from '../../workflows/interpreter/messages.ts';
 import type { ActivityStepC, ApprovalStepC, CompiledDefinition, CompiledStep } from '../../workflows/dsl/compiled.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
@@ -39,6 +40,11 @@ const approvalStep = (id: string, extra: Partial<ApprovalStepC> = {}): ApprovalS
   kind: 'approval', id, title: 'Approve ${{ inputs.what }}', groups: ['ops', 'leads'], quorum: 1, eachGroup: false, timeoutMs: 3_600_000,
   remindersMs: [], escalations: [], onTimeout: 'reject', onReject: 'fail', ...extra,
 });
+
+/** notify.send activities the run has scheduled (approval requests, reminders, escalations). */
+function notifications(history: History): number {
+  return eventsOfType(history.events ?? [], EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'notify.send').length;
+}
 
 async function nodeStatus(handle: WorkflowHandle, id: string): Promise<string | undefined> {
   return (await handle.query(graphQuery)).nodes.find((n) => n.id === id)?.status;
@@ -161,10 +167,10 @@ export const SCENARIOS: Scenario[] = [
     expect: 'completed',
     async drive(handle) {
       await until(handle, 'ok', 'waiting');
-      // A self-approval is refused (recorded in the view), then a valid answer after the reminder.
+      // A self-approval is refused (recorded in the view), then a valid answer once the reminder went out.
       await handle.signal(approvalSignal, { stepId: 'ok', decision: 'approve', approver: { id: 'alice', groups: ['ops'] } });
       await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'ok')?.approval?.refused.length ? true : undefined), 30_000, 'a refusal');
-      await new Promise((r) => setTimeout(r, 400));
+      await eventually(async () => (notifications(await handle.fetchHistory()) >= 2 ? true : undefined), 30_000, 'the reminder');
       await handle.signal(approvalSignal, { stepId: 'ok', decision: 'approve', approver: { id: 'dave', groups: ['leads'] } });
     },
   },
