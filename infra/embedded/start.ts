@@ -2,10 +2,10 @@
 // file, log and dev tokens in the data dir, Web UI), then the worker and the API in this process;
 // with TEMPORAL_ADDRESS it connects there and starts no server. SIGINT/SIGTERM stop what it started:
 // the worker drains (the Temporal runtime also reacts to these signals), then the API, the
-// connection and the dev server close in reverse order of start. A second signal forces the exit.
+// connection and the dev server close in reverse order of start.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApi } from '../../api/app.ts';
 import { apiConfigFromEnv, DEFAULT_API_PORT } from '../../api/config.ts';
 import { createWorker } from '../../worker/worker.ts';
@@ -17,19 +17,19 @@ import { banner } from './banner.ts';
 const env = process.env;
 const stopping = new AbortController();
 const undo: Array<() => Promise<unknown>> = [];
-let devServerPid: number | undefined;
 
 const say = (msg: string) => process.stderr.write(`[start] ${msg}\n`);
+// The SDK's INFO lines would bury the banner; warnings and errors still show.
+Runtime.install({ logger: new DefaultLogger('WARN') });
 
+// Ctrl-C signals the whole foreground process group and tsx relays it as well, so one keypress can
+// arrive twice: repeats are ignored. Stopping is bounded by the worker's shutdown grace time and the
+// dev server's SIGKILL after 10 s.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
-    if (!stopping.signal.aborted) {
-      say(`${signal}: stopping`);
-      return stopping.abort();
-    }
-    say(`${signal} again: forcing the exit`);
-    if (devServerPid) process.kill(-devServerPid, 'SIGKILL');
-    process.exit(130);
+    if (stopping.signal.aborted) return;
+    say(`${signal}: stopping`);
+    stopping.abort();
   });
 }
 
@@ -54,7 +54,6 @@ async function start(): Promise<Promise<void>> {
       namespace,
       signal: stopping.signal,
     });
-    devServerPid = server.process.pid;
     undo.push(() => server.stop());
     ({ address, uiUrl } = server);
   }

@@ -54,7 +54,12 @@ async function npmStart(env: NodeJS.ProcessEnv): Promise<Started> {
   };
 }
 
-/** Live processes whose process group or command line matches. */
+/** Live processes whose process group or command line matches, after giving them 3 s to exit. */
+async function leftovers(match: (pgrp: number, cmdline: string) => boolean): Promise<string[]> {
+  for (let i = 0; i < 30 && processes(match).length; i++) await new Promise((r) => setTimeout(r, 100));
+  return processes(match);
+}
+
 function processes(match: (pgrp: number, cmdline: string) => boolean): string[] {
   const found: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
@@ -89,7 +94,7 @@ describe('npm start against an existing Temporal (TEMPORAL_ADDRESS)', () => {
     } finally {
       assert.equal(await app.interrupt(), 0);
     }
-    assert.deepEqual(processes((pgrp) => pgrp === app.pid), []);
+    assert.deepEqual(await leftovers((pgrp) => pgrp === app.pid), []);
   });
 });
 
@@ -118,7 +123,7 @@ describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
     } finally {
       assert.equal(await app.interrupt(), 0);
     }
-    assert.deepEqual(processes(ownServer), []);
+    assert.deepEqual(await leftovers(ownServer), []);
     const tokens = readFileSync(join(dataDir, 'dev-tokens.json'), 'utf8');
 
     app = await npmStart(env);
@@ -134,6 +139,6 @@ describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
     } finally {
       assert.equal(await app.interrupt(), 0);
     }
-    assert.deepEqual(processes(ownServer), []);
+    assert.deepEqual(await leftovers(ownServer), []);
   });
 });
