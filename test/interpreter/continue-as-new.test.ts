@@ -120,6 +120,30 @@ describe('continue-as-new', () => {
     assert.equal((await handle.describe()).typedSearchAttributes.get(SEARCH_ATTRIBUTE_KEYS.status), 'failed');
   });
 
+  it('an event received before continue-as-new is still delivered to a waitFor after it', async () => {
+    const def: CompiledDefinition = {
+      apiVersion: 'test/v1', kind: 'WorkflowDefinition', name: 'can-inbox', hash: 'can-inbox-hash', dependencies: {},
+      steps: [
+        ...Array.from({ length: 15 }, (_, i) => echo(`s${i}`, i)),
+        { kind: 'waitFor', id: 'released', signal: 'release', onTimeout: 'fail' },
+      ],
+      output: '${{ steps.released.output }}',
+    };
+    // The event arrives with the start, long before the waitFor step (two runs later).
+    const handle = await env.client.workflow.signalWithStart('interpret', {
+      taskQueue: env.taskQueue,
+      workflowId: `can-inbox-${Date.now()}`,
+      args: [{ definition: def, input: {}, options: { eventLimit: 40 } }],
+      signal: 'release',
+      signalArgs: [{ version: '1.2.3' }],
+    });
+    assert.deepEqual(await handle.result(), { received: true, payload: { version: '1.2.3' } });
+    const runs = await runChain(env.client, handle.workflowId, handle.signaledRunId);
+    assert.ok(runs.length >= 2, `${runs.length} runs`);
+    assert.equal(eventsOfType(runs[0]!.events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length, 1);
+    assert.equal(eventsOfType(runs.at(-1)!.events, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED).length, 0);
+  });
+
   describe('forEach batch children', () => {
     // 120 instant items, 20 events budgeted per item: 2,400 > the 2,000 inline budget, so the items
     // go to batch children (planBatches: 2 children of 60 items, 5 in flight each). With the batch
