@@ -1,11 +1,13 @@
 // Registers the custom search attributes the interpreter upserts, when the server lacks them
 // (the dev server gets them on its command line; a real cluster through this or infra/k8s).
 import type { Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../workflows/search-attributes.ts';
 
-const TYPES: Record<string, temporal.api.enums.v1.IndexedValueType> = {
-  Keyword: temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+// @temporalio/proto is CommonJS: under ESM its namespace is the default export.
+const { IndexedValueType } = proto.temporal.api.enums.v1;
+const TYPES: Record<string, proto.temporal.api.enums.v1.IndexedValueType> = {
+  Keyword: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
 };
 
 export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
