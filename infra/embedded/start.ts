@@ -22,8 +22,9 @@ const say = (msg: string) => process.stderr.write(`[start] ${msg}\n`);
 // The SDK's INFO lines would bury the banner; warnings and errors still show.
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-// Ctrl-C signals the whole foreground process group and tsx relays it as well, so one keypress can
-// arrive twice: repeats are ignored. Stopping is bounded by the worker's shutdown grace time and the
+// Ctrl-C signals the whole foreground process group and npm relays it as well, so one keypress can
+// arrive twice: repeats are ignored. (`npm start` runs `node --import tsx`, not the tsx CLI, whose
+// signal relay SIGKILLs a child that does not acknowledge within 60 ms, as a busy one may not.) Stopping is bounded by the worker's shutdown grace time and the
 // dev server's SIGKILL after 10 s.
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
