@@ -150,9 +150,18 @@ export class RssSampler {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.timer.unref();
   }
+  /** process.memoryUsage() at the peak (heap = main thread only; workflow threads and native memory are in rss). */
+  atPeak: NodeJS.MemoryUsage = process.memoryUsage();
+  /** RSS (MB) once a second, for the shape of the curve. */
+  readonly timeline: number[] = [];
+  private ticks = 0;
   sample(): void {
-    const rss = process.memoryUsage().rss;
-    if (rss > this.peak) this.peak = rss;
+    const m = process.memoryUsage();
+    if (this.ticks++ % 5 === 0) this.timeline.push(mb(m.rss));
+    if (m.rss > this.peak) {
+      this.peak = m.rss;
+      this.atPeak = m;
+    }
   }
   stop(): number {
     clearInterval(this.timer);

@@ -187,6 +187,14 @@ export async function fanout10k(): Promise<BenchResult> {
       const a = agg.get(k);
       return a ? round(a.totalMs / a.count, 1) : undefined;
     };
+    const eventTimes = (type: string) =>
+      execs.flatMap((e) => e.history.filter((ev) => eventName(ev.eventType) === type).map((ev) => Number(ev.eventTime?.seconds ?? 0) * 1000 + (ev.eventTime?.nanos ?? 0) / 1e6));
+    const countOf = (type: string) => eventTimes(type).length;
+    const wftTimeouts = countOf('WORKFLOW_TASK_TIMED_OUT');
+    const wftFailures = countOf('WORKFLOW_TASK_FAILED');
+    const completions = eventTimes('ACTIVITY_TASK_COMPLETED').sort((a, b) => a - b);
+    let longestGap = 0;
+    for (let i = 1; i < completions.length; i++) longestGap = Math.max(longestGap, completions[i]! - completions[i - 1]!);
     const wftCount = children.reduce((n, e) => n + e.history.filter((ev) => eventName(ev.eventType) === 'WORKFLOW_TASK_COMPLETED').length, 0);
 
     const ratio = main.ms / poolMs;
@@ -218,14 +226,15 @@ export async function fanout10k(): Promise<BenchResult> {
     console.log(
       `where the time goes (children, server timestamps): ${wftCount} workflow tasks for ${ITEMS} activities; ` +
         `mean WFT schedule->start ${latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED')} ms, start->complete ${latencyOf('WORKFLOW_TASK_STARTED -> WORKFLOW_TASK_COMPLETED')} ms, ` +
-        `activity start->complete ${latencyOf('ACTIVITY_TASK_STARTED -> ACTIVITY_TASK_COMPLETED')} ms`,
+        `activity start->complete ${latencyOf('ACTIVITY_TASK_STARTED -> ACTIVITY_TASK_COMPLETED')} ms; ` +
+        `workflow task timeouts ${wftTimeouts}, failures ${wftFailures}; longest pause with no activity completing ${ms(longestGap)} ms`,
     );
     console.log(`interpreter run: ${describeCpu(mainSplit)}`);
     console.log(`reference run:   ${describeCpu(refSplit)}`);
     console.log(`\nratio wall(interpreter)/wall(Promise pool) = ${round(ratio, 1)}  (overhead factor of durable execution; no target, reported)`);
     console.log(`interpreter items/s vs raw Temporal items/s (hand-written, 1 execution) = ${round(itemsPerSec / refPerSec, 2)}`);
     console.log(`max history events in one execution = ${maxExec.events}  target <= ${MAX_EVENTS}  ${eventsOk ? 'PASS' : 'MISS'}`);
-    console.log(`worker process peak RSS = ${mb(rssPeak)} MB (at start ${mb(rss.start)} MB)  target < 1024 MB  ${rssOk ? 'PASS' : 'MISS'}`);
+    console.log(`worker process peak RSS = ${mb(rssPeak)} MB (at start ${mb(rss.start)} MB; at peak: main-thread heap ${mb(rss.atPeak.heapUsed)} MB, external ${mb(rss.atPeak.external)} MB, the rest = workflow threads + native)  target < 1024 MB  ${rssOk ? 'PASS' : 'MISS'}`);
 
     const result: BenchResult = {
       name: 'fanout-10k',
@@ -251,7 +260,12 @@ export async function fanout10k(): Promise<BenchResult> {
         eventsPerExecution: execs.map((e) => e.events),
         rssPeakMb: mb(rssPeak),
         rssStartMb: mb(rss.start),
+        rssTimelineMb: rss.timeline,
+        memoryAtPeakMb: Object.fromEntries(Object.entries(rss.atPeak).map(([k, v]) => [k, mb(v)])),
         childWorkflowTasks: wftCount,
+        workflowTaskTimeouts: wftTimeouts,
+        workflowTaskFailures: wftFailures,
+        longestCompletionGapMs: ms(longestGap),
         cpu: { interpreter: cpuJson(mainSplit), reference: cpuJson(refSplit) },
         childLatenciesMs: {
           wftScheduleToStart: latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED'),

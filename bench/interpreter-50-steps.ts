@@ -5,15 +5,18 @@
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
 import proto from '@temporalio/proto';
+import { Worker } from '@temporalio/worker';
 import type { CompiledDefinition, CompiledStep } from '../workflows/dsl/compiled.ts';
 import type { RunInput } from '../workflows/interpreter/run-input.ts';
 import type { ActivityOpts } from './workflows/hand-written.ts';
-import { cpuMeter, describeCpu, extraDynamicConfig, machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
+import { benchBundle, cpuMeter, describeCpu, extraDynamicConfig, machine, median, min, max, ms, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
 
 const { temporal } = proto;
 const STEPS = 50;
 const SHORT = 10;
 const WARMUPS = 2;
+const REPLAYS = 5;
+const REPLAY_ROUNDS = 4;
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const TARGET = 1.15;
 const retry = { maximumAttempts: 3, initialIntervalMs: 100 };
@@ -36,23 +39,26 @@ const handOpts: ActivityOpts = { startToCloseMs: timeouts.startToCloseMs, retry 
 type Kind = 'interpreter' | 'hand-written';
 let seq = 0;
 
-async function runOnce(client: Client, taskQueue: string, kind: Kind, steps: number): Promise<{ ms: number; workflowId: string; output: unknown }> {
+async function runOnce(client: Client, taskQueue: string, kind: Kind, steps: number): Promise<{ ms: number; cpuMs: number; workflowId: string; output: unknown }> {
   const workflowId = `bench-50-${kind}-${steps}-${++seq}`;
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const output =
     kind === 'interpreter'
       ? await client.workflow.execute('interpret', { taskQueue, workflowId, args: [{ definition: sequentialDefinition(steps), input: { start: 1 } } satisfies RunInput] })
       : await client.workflow.execute('handWrittenSequence', { taskQueue, workflowId, args: [{ steps, start: 1, opts: handOpts }] });
-  return { ms: performance.now() - t0, workflowId, output };
+  const elapsed = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { ms: elapsed, cpuMs: (cpu.user + cpu.system) / 1000, workflowId, output };
 }
 
 const eventName = (t: unknown) => (temporal.api.enums.v1.EventType[t as number] ?? String(t)).replace(/^EVENT_TYPE_/, '');
 
-async function history(client: Client, workflowId: string): Promise<{ length: number; types: Map<string, number> }> {
+async function history(client: Client, workflowId: string): Promise<{ length: number; types: Map<string, number>; raw: unknown }> {
   const h = await client.workflow.getHandle(workflowId).fetchHistory();
   const types = new Map<string, number>();
   for (const e of h.events ?? []) types.set(eventName(e.eventType), (types.get(eventName(e.eventType)) ?? 0) + 1);
-  return { length: h.events?.length ?? 0, types };
+  return { length: h.events?.length ?? 0, types, raw: h };
 }
 
 /** Event types the interpreter's history has more (or fewer) of than the hand-written one's. */
@@ -80,10 +86,15 @@ export async function interpreter50Steps(): Promise<BenchResult> {
 
     say(`interpreter-50-steps: ${RUNS} alternating runs each`);
     const times: Record<Kind, number[]> = { interpreter: [], 'hand-written': [] };
+    const cpuTimes: Record<Kind, number[]> = { interpreter: [], 'hand-written': [] };
     const cpu = cpuMeter(server.process.pid);
     for (let r = 0; r < RUNS; r++) {
       const order = r % 2 ? [...kinds].reverse() : kinds;
-      for (const k of order) times[k].push((await runOnce(client, taskQueue, k, STEPS)).ms);
+      for (const k of order) {
+        const r = await runOnce(client, taskQueue, k, STEPS);
+        times[k].push(r.ms);
+        cpuTimes[k].push(r.cpuMs);
+      }
     }
 
     const split = cpu();
@@ -92,13 +103,33 @@ export async function interpreter50Steps(): Promise<BenchResult> {
     // the difference a constant (the interpreter's search-attribute upserts at start and end).
     const events: Record<Kind, { long: number; short: number }> = { interpreter: { long: 0, short: 0 }, 'hand-written': { long: 0, short: 0 } };
     const types: Partial<Record<Kind, Map<string, number>>> = {};
+    const raws: Partial<Record<Kind, { workflowId: string; history: unknown }>> = {};
     for (const k of kinds) {
-      const long = await history(client, (await runOnce(client, taskQueue, k, STEPS)).workflowId);
+      const { workflowId } = await runOnce(client, taskQueue, k, STEPS);
+      const long = await history(client, workflowId);
       events[k].long = long.length;
       types[k] = long.types;
+      raws[k] = { workflowId, history: long.raw };
       events[k].short = (await history(client, (await runOnce(client, taskQueue, k, SHORT)).workflowId)).length;
     }
     const extra = typeDiff(types.interpreter!, types['hand-written']!);
+    // Replay: the workflow code's own CPU per run, without the server (noise-resistant).
+    say(`interpreter-50-steps: replaying each ${STEPS}-step history ${REPLAYS} x ${REPLAY_ROUNDS} times`);
+    const replay: Record<Kind, number[]> = { interpreter: [], 'hand-written': [] };
+    const code = await benchBundle();
+    for (let r = 0; r < REPLAY_ROUNDS + 1; r++) {
+      for (const k of r % 2 ? [...kinds].reverse() : kinds) {
+        const t0 = performance.now();
+        const copies = Array.from({ length: REPLAYS }, () => raws[k]! as never);
+        for await (const res of Worker.runReplayHistories({ workflowBundle: code, replayName: `bench-${k}` }, copies)) {
+          if (res.error) throw new Error(`replay of ${k} failed: ${res.error.message}`);
+        }
+        if (r > 0) replay[k].push((performance.now() - t0) / REPLAYS); // round 0 is a warm-up
+      }
+    }
+    const replayMed = { interpreter: median(replay.interpreter), 'hand-written': median(replay['hand-written']) };
+    const replayRatio = replayMed.interpreter / replayMed['hand-written'];
+
     const slope = (k: Kind) => (events[k].long - events[k].short) / (STEPS - SHORT);
 
     const med = { interpreter: median(times.interpreter), 'hand-written': median(times['hand-written']) };
@@ -112,9 +143,13 @@ export async function interpreter50Steps(): Promise<BenchResult> {
     console.log(`sizes: ${STEPS} sequential core.echo steps; ${WARMUPS} warm-ups, ${RUNS} alternating runs each; wall time = client start -> result\n`);
     console.log(
       table(
-        ['workflow', 'median ms', 'min ms', 'max ms', 'ms/step', `events (${STEPS} steps)`, `events (${SHORT} steps)`, 'events/step', 'marginal events/step'],
-        kinds.map((k) => [k, ms(med[k]), ms(min(times[k])), ms(max(times[k])), round(med[k] / STEPS, 2), events[k].long, events[k].short, round(perStep(k), 2), round(slope(k), 2)]),
+        ['workflow', 'median ms', 'min ms', 'max ms', 'ms/step', 'worker CPU ms/run', `events (${STEPS} steps)`, `events (${SHORT} steps)`, 'events/step', 'marginal events/step'],
+        kinds.map((k) => [k, ms(med[k]), ms(min(times[k])), ms(max(times[k])), round(med[k] / STEPS, 2), ms(median(cpuTimes[k])), events[k].long, events[k].short, round(perStep(k), 2), round(slope(k), 2)]),
       ),
+    );
+    console.log(
+      `replay (workflow code only, no server; median of ${REPLAY_ROUNDS} x ${REPLAYS}): interpreter ${ms(replayMed.interpreter)} ms, hand-written ${ms(replayMed['hand-written'])} ms per ${STEPS}-step history = ${round(replayRatio, 2)}x ` +
+        `(+${ms((replayMed.interpreter - replayMed['hand-written']) / STEPS)} ms CPU per step)`,
     );
     console.log(`timed runs: ${describeCpu(split)}`);
     const diff = events.interpreter.long - events['hand-written'].long;
@@ -132,12 +167,16 @@ export async function interpreter50Steps(): Promise<BenchResult> {
       sizes: { steps: STEPS, shortSteps: SHORT, warmups: WARMUPS, runs: RUNS },
       measurements: {
         wallMs: { interpreter: times.interpreter.map(ms), handWritten: times['hand-written'].map(ms) },
+        workerCpuMsPerRun: { interpreter: cpuTimes.interpreter.map(ms), handWritten: cpuTimes['hand-written'].map(ms) },
         medianMs: { interpreter: ms(med.interpreter), handWritten: ms(med['hand-written']) },
         historyEvents: { interpreter: events.interpreter, handWritten: events['hand-written'] },
         eventsPerStep: { interpreter: perStep('interpreter'), handWritten: perStep('hand-written') },
         marginalEventsPerStep: { interpreter: slope('interpreter'), handWritten: slope('hand-written') },
         constantEventDifference: diff,
         extraEventTypes: extra,
+        replayMsPerHistory: { interpreter: replay.interpreter.map(ms), handWritten: replay['hand-written'].map(ms) },
+        replayMedianMs: { interpreter: ms(replayMed.interpreter), handWritten: ms(replayMed['hand-written']) },
+        replayRatio: round(replayRatio),
         cpu: { wallMs: ms(split.wallMs), workerAndClientMs: ms(split.selfMs), serverMs: ms(split.serverMs), otherProcessesMs: ms(split.othersMs), capacityMs: ms(split.capacityMs) },
       },
       ratio: round(ratio),

@@ -8,6 +8,7 @@ import {
   condition,
   continueAsNew,
   isCancellation,
+  patched,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -49,21 +50,19 @@ export async function interpret(run: RunInput): Promise<unknown> {
   const def = run.definition;
   const info = workflowInfo();
   const resume = run.resume;
-  if (!resume) {
-    // Before validating the input, so that a run refused for its input is still listed (failed)
-    // under its definition.
-    upsertSearchAttributes([
-      { key: keys.definition, value: def.name },
-      { key: keys.hash, value: def.hash },
-      { key: keys.status, value: 'running' },
-      ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
-    ]);
-  }
+  const attributes = (status: 'running' | 'failed') => [
+    { key: keys.definition, value: def.name },
+    { key: keys.hash, value: def.hash },
+    { key: keys.status, value: status },
+    ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
+  ];
   let inputs: unknown;
   try {
     inputs = resume ? resume.inputs : validateInputs(def, run.input);
   } catch (err) {
-    upsertSearchAttributes([{ key: keys.status, value: 'failed' }]);
+    // A run refused for its input is still listed (failed) under its definition. A new command
+    // on this path only, hence the patch (histories from before it have none).
+    if (patched('search-attributes-on-invalid-input')) upsertSearchAttributes(attributes('failed'));
     throw err;
   }
   const ix = new Interpreter(
@@ -87,6 +86,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
     Inbox.from(resume?.inbox),
   );
   registerHandlers(ix);
+  if (!resume) upsertSearchAttributes(attributes('running'));
 
   const frame: Frame = topFrame();
   if (resume) {

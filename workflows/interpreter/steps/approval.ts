@@ -1,7 +1,7 @@
 // Approval steps: approver groups, N-of-M quorum, four-eyes (the initiator never approves),
 // reminders and escalations as durable timers, an explicit onTimeout. Answers arrive as an Update
 // (validated synchronously) or as a signal (validated the same way, refusals recorded).
-import { condition, ApplicationFailure, scheduleActivity, log } from '@temporalio/workflow';
+import { condition, ApplicationFailure, scheduleActivity, log, patched } from '@temporalio/workflow';
 import type { ApprovalStepC } from '../../dsl/compiled.ts';
 import type { ApprovalView } from '../graph.ts';
 import { RefusalType, type ApprovalAnswer, type ApprovalReceipt } from '../messages.ts';
@@ -119,7 +119,8 @@ async function notify(ix: Interpreter, to: string[], kind: string, subject: stri
 
 export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => {
   const key = frame.path + step.id;
-  const state = new ApprovalState(step, ix.run.initiator, Date.now());
+  const startMs = Date.now();
+  const state = new ApprovalState(step, ix.run.initiator, startMs);
   const details = step.details === undefined ? undefined : ix.evaluate(step.details, frame);
   const title = String(ix.evaluate(step.title, frame));
   state.view.title = title;
@@ -128,7 +129,9 @@ export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => 
   ix.setWaiting(key, true);
   try {
     await notify(ix, state.view.groups, 'approval-request', `Approval needed: ${title}`, details);
-    const start = Date.now();
+    // Reminders and escalations count from the step's start, like the deadline: a slow (retried)
+    // request notice must not push them past the deadline, where they would never be sent.
+    const start = patched('approval-timers-from-step-start') ? startMs : Date.now();
     const timers = [
       ...step.remindersMs.map((ms) => ({ at: start + ms, fire: () => notify(ix, state.view.pendingGroups, 'approval-reminder', `Reminder: ${title}`) })),
       ...step.escalations.map((e) => ({ at: start + e.afterMs, fire: () => notify(ix, e.notify, 'approval-escalation', `Escalation: ${title} is still pending`) })),
