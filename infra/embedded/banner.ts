@@ -30,8 +30,8 @@ export function banner(b: BannerInfo): string {
     `  Approver token  ${b.tokens.approver}`,
     `  Data            ${b.dataDir}`,
     'Try it, the built-in helloWorld workflow with input {"name":"Ada"}:',
-    ...(startForm ? [`  in the UI   ${startForm}`] : []),
-    `  with the CLI  ${b.cli} workflow start --type helloWorld --task-queue ${b.taskQueue} --input '{"name":"Ada"}' --address ${b.temporalAddress}${ns}`,
+    ...(startForm ? [`  in the UI      ${startForm}`] : []),
+    `  with the CLI   ${b.cli} workflow start --type helloWorld --task-queue ${b.taskQueue} --input '{"name":"Ada"}' --address ${b.temporalAddress}${ns}`,
     '',
   ].join('\n');
 }
