@@ -5,9 +5,11 @@
 // connection and the dev server close in reverse order of start.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApi } from '../../api/app.ts';
 import { apiConfigFromEnv, DEFAULT_API_PORT } from '../../api/config.ts';
+import { ensureSearchAttributes } from '../../worker/search-attributes.ts';
 import { createWorker } from '../../worker/worker.ts';
 import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
@@ -34,6 +36,19 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+/** A server started by hand lacks the search attributes the interpreter upserts (as worker/main.ts does). */
+async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
+  const client = await Connection.connect({ address });
+  try {
+    const added = await ensureSearchAttributes(client, namespace);
+    if (added.length) say(`registered search attributes: ${added.join(', ')}`);
+  } catch (err) {
+    say(`could not check the search attributes (needs operator rights): ${(err as Error).message}`);
+  } finally {
+    await client.close();
+  }
+}
+
 /** Starts everything; resolves to the worker's run promise, which settles once the worker has stopped. */
 async function start(): Promise<Promise<void>> {
   const dir = dataDir(env);
@@ -57,12 +72,14 @@ async function start(): Promise<Promise<void>> {
     });
     undo.push(() => server.stop());
     ({ address, uiUrl } = server);
+  } else {
+    await registerSearchAttributes(address, namespace);
   }
 
   const connection = await NativeConnection.connect({ address });
   undo.push(() => connection.close());
   say('starting the worker');
-  const prebuilt = env.CEDILLE_WORKFLOW_BUNDLE;
+  const prebuilt = env.CEDILLE_WORKFLOW_BUNDLE; // test/run.ts bundles the workflows once per run
   const worker = await createWorker({ connection, namespace, ...(prebuilt && { workflowBundle: { codePath: prebuilt } }) });
   stopping.signal.throwIfAborted();
   const running = worker.run();
@@ -77,7 +94,7 @@ async function start(): Promise<Promise<void>> {
     ...env,
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: namespace,
-    API_PORT: env.API_PORT ?? String(await portOrFree(DEFAULT_API_PORT)),
+    API_PORT: env.API_PORT || String(await portOrFree(DEFAULT_API_PORT)),
   });
   const api = buildApi({ config, logger: { level: 'warn' } });
   undo.push(() => api.close());

@@ -1,4 +1,4 @@
-// Starts `temporal server start-dev` on loopback with free ports and the project's search
+// Starts `temporal server start-dev` on loopback (free ports unless given) with the project's search
 // attributes, waits until its frontend answers, and stops it (process group) on demand.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';

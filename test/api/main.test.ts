@@ -1,0 +1,39 @@
+// api/main.ts as deployments run it: configured by the environment, stopped by SIGTERM.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+
+const repo = join(import.meta.dirname, '..', '..');
+
+describe('api/main.ts', () => {
+  it('listens on API_HOST/API_PORT, is ready against TEMPORAL_ADDRESS, and exits 0 on SIGTERM', async () => {
+    const env = {
+      ...process.env,
+      API_HOST: '127.0.0.1',
+      API_PORT: '0',
+      CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')),
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      // Fastify logs one JSON line per event, among them "Server listening at <url>".
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        child.once('exit', (code) => reject(new Error(`api/main.ts exited with ${code}:\n${out}`)));
+      });
+      assert.equal((await fetch(`${url}/healthz`)).status, 200);
+      assert.equal((await fetch(`${url}/readyz`)).status, 200);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  });
+});
