@@ -146,14 +146,21 @@ export async function fanout10k(): Promise<BenchResult> {
     for (let i = 0; i < 3; i++) poolRuns.push(await promisePool(ITEMS, CONCURRENCY));
     const poolMs = median(poolRuns);
 
-    say(`fanout-10k: raw Temporal reference (hand-written, one execution, ${REF_ITEMS} items, concurrency ${CONCURRENCY})`);
+    // The reference runs once before and once after the interpreter run (the machine may be shared:
+    // bracketing it is the closest we get to alternating a 10,000-item run); the mean is used.
     const refOpts: ActivityOpts = { startToCloseMs: timeouts.startToCloseMs, retry };
-    const r0 = performance.now();
-    const refCpu = cpuMeter(server.process.pid);
-    await client.workflow.execute('handWrittenPool', { taskQueue, workflowId: 'bench-fanout-ref', args: [{ count: REF_ITEMS, concurrency: CONCURRENCY, opts: refOpts }] });
-    const refMs = performance.now() - r0;
-    const refSplit = refCpu();
-    const refEvents = (await client.workflow.getHandle('bench-fanout-ref').fetchHistory()).events?.length ?? 0;
+    const refRuns: { ms: number; events: number; cpu: CpuSplit }[] = [];
+    const reference = async (n: number) => {
+      say(`fanout-10k: raw Temporal reference ${n}/2 (hand-written, one execution, ${REF_ITEMS} items, concurrency ${CONCURRENCY})`);
+      const id = `bench-fanout-ref-${n}`;
+      const cpu = cpuMeter(server.process.pid);
+      const t0 = performance.now();
+      await client.workflow.execute('handWrittenPool', { taskQueue, workflowId: id, args: [{ count: REF_ITEMS, concurrency: CONCURRENCY, opts: refOpts }] });
+      const elapsed = performance.now() - t0;
+      const split = cpu();
+      refRuns.push({ ms: elapsed, events: (await client.workflow.getHandle(id).fetchHistory()).events?.length ?? 0, cpu: split });
+    };
+    await reference(1);
 
     say(`fanout-10k: interpreter forEach over ${ITEMS} items, concurrency ${CONCURRENCY}`);
     const parentId = 'bench-fanout-10k';
@@ -162,6 +169,9 @@ export async function fanout10k(): Promise<BenchResult> {
     const main = await run(parentId, items);
     const mainSplit = mainCpu();
     const rssPeak = rss.stop();
+    await reference(2);
+    const refMs = (refRuns[0]!.ms + refRuns[1]!.ms) / 2;
+    const refEvents = Math.max(refRuns[0]!.events, refRuns[1]!.events);
     if (main.out.total !== ITEMS || main.out.succeeded !== ITEMS) throw new Error(`fan-out incomplete: ${JSON.stringify({ ...main.out, results: undefined })}`);
     const wrong = main.out.results.findIndex((r, i) => r.index !== i || (r.output as { value: number }).value !== i);
     if (wrong >= 0) throw new Error(`fan-out result ${wrong} is wrong: ${JSON.stringify(main.out.results[wrong])}`);
@@ -215,7 +225,7 @@ export async function fanout10k(): Promise<BenchResult> {
         [
           ['interpreter forEach (batched children)', ITEMS, ms(main.ms), round(itemsPerSec, 1), execs.length, maxExec.events, mb(rssPeak)],
           ['baseline: in-process Promise pool (median of 3)', ITEMS, ms(poolMs), round(ITEMS / (poolMs / 1000), 0), '-', '-', '-'],
-          ['reference: hand-written, 1 execution', REF_ITEMS, ms(refMs), round(refPerSec, 1), 1, refEvents, '-'],
+          ...refRuns.map((r, i) => [`reference: hand-written, 1 execution (${i ? 'after' : 'before'})`, REF_ITEMS, ms(r.ms), round(REF_ITEMS / (r.ms / 1000), 1), 1, r.events, '-']),
         ],
       ),
     );
@@ -230,9 +240,9 @@ export async function fanout10k(): Promise<BenchResult> {
         `workflow task timeouts ${wftTimeouts}, failures ${wftFailures}; longest pause with no activity completing ${ms(longestGap)} ms`,
     );
     console.log(`interpreter run: ${describeCpu(mainSplit)}`);
-    console.log(`reference run:   ${describeCpu(refSplit)}`);
+    refRuns.forEach((r, i) => console.log(`reference run ${i + 1}: ${describeCpu(r.cpu)}`));
     console.log(`\nratio wall(interpreter)/wall(Promise pool) = ${round(ratio, 1)}  (overhead factor of durable execution; no target, reported)`);
-    console.log(`interpreter items/s vs raw Temporal items/s (hand-written, 1 execution) = ${round(itemsPerSec / refPerSec, 2)}`);
+    console.log(`interpreter items/s vs raw Temporal items/s (hand-written, 1 execution, mean of before/after) = ${round(itemsPerSec / refPerSec, 2)}`);
     console.log(`max history events in one execution = ${maxExec.events}  target <= ${MAX_EVENTS}  ${eventsOk ? 'PASS' : 'MISS'}`);
     console.log(`worker process peak RSS = ${mb(rssPeak)} MB (at start ${mb(rss.start)} MB; at peak: main-thread heap ${mb(rss.atPeak.heapUsed)} MB, external ${mb(rss.atPeak.external)} MB, the rest = workflow threads + native)  target < 1024 MB  ${rssOk ? 'PASS' : 'MISS'}`);
 
@@ -246,7 +256,8 @@ export async function fanout10k(): Promise<BenchResult> {
         interpreterItemsPerSec: round(itemsPerSec, 1),
         promisePoolMs: poolRuns.map(ms),
         promisePoolMedianMs: ms(poolMs),
-        referenceHandWrittenMs: ms(refMs),
+        referenceHandWrittenMs: refRuns.map((r) => ms(r.ms)),
+        referenceMeanMs: ms(refMs),
         referenceItemsPerSec: round(refPerSec, 1),
         referenceEvents: refEvents,
         interpreterVsReferenceThroughput: round(itemsPerSec / refPerSec, 3),
@@ -266,7 +277,7 @@ export async function fanout10k(): Promise<BenchResult> {
         workflowTaskTimeouts: wftTimeouts,
         workflowTaskFailures: wftFailures,
         longestCompletionGapMs: ms(longestGap),
-        cpu: { interpreter: cpuJson(mainSplit), reference: cpuJson(refSplit) },
+        cpu: { interpreter: cpuJson(mainSplit), reference: refRuns.map((r) => cpuJson(r.cpu)) },
         childLatenciesMs: {
           wftScheduleToStart: latencyOf('WORKFLOW_TASK_SCHEDULED -> WORKFLOW_TASK_STARTED'),
           wftStartToComplete: latencyOf('WORKFLOW_TASK_STARTED -> WORKFLOW_TASK_COMPLETED'),
