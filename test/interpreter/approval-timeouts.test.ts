@@ -1,7 +1,11 @@
 // Approval deadlines against a real server (2–5 s timeouts): reminders and escalation notices
 // (notify.send in history), onTimeout reject / fail / escalate, and answers after the deadline.
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as delay } from 'node:timers/promises';
+import { loadCatalog } from '../../activities/catalog.ts';
+import type { ActivityDefinition } from '../../activities/define.ts';
+import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import {
   answer,
   assertSearchAttributes,
@@ -93,5 +97,37 @@ describe('approval deadlines', { concurrency: true }, () => {
     const g = await t.env.graph(h);
     assert.equal(node(g, 'review').approval!.outcome, 'expired');
     assert.equal(node(g, 'review').approval!.escalated, true);
+  });
+});
+
+describe('approval deadlines with a slow notification channel', () => {
+  let env: TemporalTestEnv;
+  before(async () => {
+    // notify.send takes 4 s for approval requests (a slow or retried channel), longer than the
+    // approval's 3 s timeout: the reminder (1 s) and escalation (2 s) are due by the time it returns.
+    const catalog = new Map(await loadCatalog());
+    const send = catalog.get('notify.send')!;
+    const slow: ActivityDefinition = {
+      ...send,
+      async handler(input, ctx) {
+        if ((input as { kind?: string }).kind === 'approval-request') await delay(4_000);
+        return send.handler(input, ctx);
+      },
+    };
+    catalog.set('notify.send', slow);
+    env = await temporalTestEnv();
+    await env.startWorker({ catalog, registry: { getByWorkflowType: () => undefined } });
+  });
+  after(async () => {
+    await env?.close();
+  });
+
+  it('still sends the reminder and the escalation that fell due while the request was being sent', async () => {
+    const def = await fixture('approval-expiry');
+    const h = await env.start(def, {}, { initiator: 'alice' });
+    await graphWhen(env, h, (x) => node(x, 'hold').status === 'waiting', 'the approval to expire', 15_000);
+    await h.signal('finish');
+    await h.result();
+    assert.deepEqual((await notifications(h)).map((n) => n.kind), ['approval-request', 'approval-reminder', 'approval-escalation']);
   });
 });
