@@ -1,9 +1,9 @@
 // Reading workflow histories in tests and in the recorder: follow a continue-as-new chain, list the
 // events of one kind, count scheduled activities.
 import type { Client, WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import proto from '@temporalio/proto';
+import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import type { temporal } from '@temporalio/proto';
 
 export type History = temporal.api.history.v1.IHistory;
@@ -65,32 +65,18 @@ export function firstRunId(handle: WorkflowHandle): string {
   return id;
 }
 
-// Temporal's JSON history format (what `temporal workflow show --output json` and the SDK's
-// historyToJSON/historyFromJSON produce and read). The SDK helpers are not used: in this install
-// @temporalio/common and @temporalio/proto each carry their own copy of protobufjs 8 (the top-level
-// slot holds grpc's protobufjs 7), and protojson rejects the other copy's types ("type must be a
-// Type"). Taking protojson from the copy @temporalio/proto itself uses works in any layout.
-const fromProto = createRequire(createRequire(import.meta.url).resolve('@temporalio/proto'));
-interface ProtoType {
-  fromObject(o: unknown): unknown;
-}
-const protojson = fromProto('protobufjs/ext/protojson') as {
-  toJson(type: ProtoType, message: unknown): unknown;
-  fromJson(type: ProtoType, json: unknown, options?: { ignoreUnknownFields?: boolean }): unknown;
-};
-const { patchProtobufRoot } = fromProto('@temporalio/proto/lib/patch-protobuf-root') as { patchProtobufRoot(root: unknown): { lookupType(name: string): ProtoType } };
-const historyType = patchProtobufRoot(proto).lookupType('temporal.api.history.v1.History');
-
+// Temporal's JSON history format (what `temporal workflow show --output json` produces). The SDK's
+// helpers need a single protobufjs 8 in the install, which package.json pins for this.
 /** A fetched history -> its JSON form (plain object: strings for int64 and bytes, RFC 3339 times). */
 export function historyToJson(history: History): unknown {
-  return protojson.toJson(historyType, historyType.fromObject(history));
+  return JSON.parse(historyToJSON(history));
 }
 
-/** The JSON form -> a History message (int64 as Long), which Worker.runReplayHistories takes as is. */
+/** The JSON form -> a History message, which Worker.runReplayHistories takes as is. */
 export function historyFromJson(json: unknown): History {
   const events = (json as { events?: unknown } | null)?.events;
   if (!Array.isArray(events) || !events.length) throw new TypeError('not a history: expected { events: [...] }');
-  return protojson.fromJson(historyType, json, { ignoreUnknownFields: true }) as History;
+  return historyFromJSON(json);
 }
 
 /** Where test/replay/record.ts writes histories and test/interpreter/replay.test.ts reads them. */
