@@ -54,6 +54,8 @@ function fanOutDefinition(): CompiledDefinition {
         steps: [{ kind: 'activity', id: 'echo', activity: 'core.echo', with: { value: '${{ item }}' }, retry, timeouts }],
       },
     ],
+    // Per-item results are checked below; the default run output leaves them out past 1,000 items.
+    output: { fan: '${{ steps.fan.output }}' },
   };
 }
 

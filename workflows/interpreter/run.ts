@@ -23,6 +23,7 @@ import { registerHandlers } from './handlers.ts';
 import { childLists } from './graph.ts';
 import type { RunInput, ResumeState } from './run-input.ts';
 import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
+import type { FanOutOutput } from './steps/for-each.ts';
 
 /** Past this many events, continue as new at the next top-level step boundary. */
 export const RUN_EVENT_LIMIT = 8_000;
@@ -107,7 +108,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
       await ix.runStep(def.steps[next]!, frame);
     }
     if (next >= def.steps.length) {
-      output = def.output !== undefined ? evaluateValue(def.output, ix.scope(frame)) : Object.fromEntries(Object.entries(frame.steps).map(([id, r]) => [id, r.output]));
+      output = def.output !== undefined ? evaluateValue(def.output, ix.scope(frame)) : defaultOutput(frame);
     }
   } catch (err) {
     failure = err;
@@ -151,6 +152,25 @@ export async function interpret(run: RunInput): Promise<unknown> {
   ix.finish('completed');
   await condition(allHandlersFinished);
   return output;
+}
+
+/** Past this many items, a fan-out's per-item results stay out of the default run output. */
+export const DEFAULT_OUTPUT_MAX_RESULTS = 1_000;
+
+/**
+ * Without `spec.output`, the run returns every step's output, except the per-item results of large
+ * fan-outs: thousands of them would exceed Temporal's 2 MB payload limit. They stay readable by
+ * expressions (`steps.<id>.output.results`) and a definition can return them explicitly.
+ */
+function defaultOutput(frame: Frame): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(frame.steps).map(([id, r]) => {
+      const out = r.output as Partial<FanOutOutput> | undefined;
+      if (!Array.isArray(out?.results) || out.results.length <= DEFAULT_OUTPUT_MAX_RESULTS) return [id, r.output];
+      const { results, ...summary } = out as FanOutOutput;
+      return [id, { ...summary, failures: results.filter((x) => x?.status === 'failed').slice(0, 100), resultsOmitted: true }];
+    }),
+  );
 }
 
 function historyIsLarge(limit: number): boolean {
