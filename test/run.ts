@@ -22,7 +22,7 @@ function testFiles(paths: string[]): string[] {
 
 const files = testFiles(process.argv.slice(2));
 const scratch = mkdtempSync(join(tmpdir(), 'cedille-test-'));
-const server = await startDevServer({ dynamicConfig: ['limit.historyCount.error=51200'] });
+const server = await startDevServer();
 const cleanup = async () => {
   await server.stop();
   rmSync(scratch, { recursive: true, force: true });

@@ -7,6 +7,21 @@ import { Connection } from '@temporalio/client';
 import { ensureTemporalCli } from './temporal.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 
+/**
+ * Dynamic config of every dev server we start: the dev server's default rate limits throttle one
+ * namespace well below what a fan-out over thousands of items needs, and the history limit is
+ * pinned to the production default the interpreter is designed against.
+ */
+export const DEV_SERVER_DYNAMIC_CONFIG = [
+  'frontend.rps=100000',
+  'frontend.namespaceRPS=100000',
+  'frontend.namespaceRPS.visibility=10000',
+  'frontend.globalNamespaceRPS=100000',
+  'history.rps=100000',
+  'matching.rps=100000',
+  'limit.historyCount.error=51200',
+];
+
 export interface DevServerOptions {
   /** SQLite file; omitted = in-memory. */
   dbFile?: string;
@@ -16,7 +31,7 @@ export interface DevServerOptions {
   uiPort?: number;
   namespace?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** Extra `--dynamic-config-value` entries, e.g. `limit.historyCount.error=20000`. */
+  /** Extra `--dynamic-config-value` entries (after DEV_SERVER_DYNAMIC_CONFIG, so they win). */
   dynamicConfig?: string[];
   /** Inherit stdio (interactive use) instead of capturing it. */
   inheritOutput?: boolean;
@@ -67,7 +82,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   if (uiPort) args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
   else args.push('--headless');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
-  for (const kv of opts.dynamicConfig ?? []) args.push('--dynamic-config-value', kv);
+  for (const kv of [...DEV_SERVER_DYNAMIC_CONFIG, ...(opts.dynamicConfig ?? [])]) args.push('--dynamic-config-value', kv);
 
   const log = opts.logFile ? openSync(opts.logFile, 'a') : 'pipe';
   const child = spawn(cli, args, { stdio: opts.inheritOutput ? 'inherit' : ['ignore', log, log], detached: true });
