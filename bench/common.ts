@@ -241,32 +241,42 @@ export interface CpuSplit {
   selfMs: number;
   /** CPU ms used by the Temporal dev server. */
   serverMs: number;
+  /** CPU ms used by a worker running in a process of its own (when one was given). */
+  workerMs?: number;
   /** CPU ms used by every other process on the machine. */
   othersMs: number;
   /** Cores' worth of CPU available over the interval (cores x wall). */
   capacityMs: number;
 }
 
-export function cpuMeter(serverPid: number | undefined): () => CpuSplit {
+/** CPU split from now on; `workerPid`: a worker in a child process, counted apart from this process. */
+export function cpuMeter(serverPid: number | undefined, workerPid?: number): () => CpuSplit {
   const t0 = performance.now();
   const self0 = process.cpuUsage();
   const srv0 = serverPid ? procTicks(serverPid) : NaN;
+  const wrk0 = workerPid ? procTicks(workerPid) : NaN;
   const m0 = machineTicks();
   return () => {
     const wallMs = performance.now() - t0;
     const self = process.cpuUsage(self0);
     const selfMs = (self.user + self.system) / 1000;
     const serverMs = ((serverPid ? procTicks(serverPid) : NaN) - srv0) * TICK_MS;
+    const workerMs = workerPid ? (procTicks(workerPid) - wrk0) * TICK_MS : undefined;
     const m1 = machineTicks();
     const busyMs = (m1.busy - m0.busy) * TICK_MS;
-    return { wallMs, selfMs, serverMs, othersMs: Math.max(0, busyMs - selfMs - serverMs), capacityMs: wallMs * cpus().length };
+    const othersMs = Math.max(0, busyMs - selfMs - serverMs - (workerMs ?? 0));
+    return { wallMs, selfMs, serverMs, ...(workerMs !== undefined ? { workerMs } : {}), othersMs, capacityMs: wallMs * cpus().length };
   };
 }
 
 export function describeCpu(c: CpuSplit): string {
   const pct = (x: number) => `${Math.round((100 * x) / c.capacityMs)}%`;
+  const mine =
+    c.workerMs !== undefined
+      ? `worker process ${(c.workerMs / 1000).toFixed(1)} s (${pct(c.workerMs)}), bench process (client) ${(c.selfMs / 1000).toFixed(1)} s (${pct(c.selfMs)})`
+      : `worker+client ${(c.selfMs / 1000).toFixed(1)} s (${pct(c.selfMs)})`;
   return (
-    `CPU over ${(c.wallMs / 1000).toFixed(1)} s on ${cpus().length} cores: worker+client ${(c.selfMs / 1000).toFixed(1)} s (${pct(c.selfMs)}), ` +
+    `CPU over ${(c.wallMs / 1000).toFixed(1)} s on ${cpus().length} cores: ${mine}, ` +
     `temporal server ${(c.serverMs / 1000).toFixed(1)} s (${pct(c.serverMs)}), other processes ${(c.othersMs / 1000).toFixed(1)} s (${pct(c.othersMs)})`
   );
 }
