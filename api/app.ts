@@ -1,22 +1,71 @@
-// The HTTP API: a Fastify instance with RFC 9457 error bodies and one encapsulated plugin per route
-// group (api/routes/*.ts), each given what it needs through its plugin options.
-import { Connection } from '@temporalio/client';
+// The HTTP API: Fastify with zod schemas on every route (OpenAPI at /docs), RFC 9457 problem bodies,
+// bearer authentication with per-route access levels, rate limits on mutating routes, Prometheus
+// metrics, and one encapsulated plugin per route group (api/routes/*.ts).
+import { Client, Connection } from '@temporalio/client';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { loadCatalog } from '../activities/catalog.ts';
+import { DefinitionRegistry } from '../workflows/registry/index.ts';
 import type { ApiConfig } from './config.ts';
 import { useProblemResponses } from './problem.ts';
+import { authPlugin } from './auth/plugin.ts';
+import { ApiMetrics, metricsPlugin } from './metrics.ts';
+import { AuditLog } from './audit/log.ts';
+import type { ApiServices } from './services.ts';
 import healthRoutes from './routes/health.ts';
+import auditRoutes from './routes/audit.ts';
+import { join } from 'node:path';
 
 export interface ApiOptions {
-  config: Pick<ApiConfig, 'temporal' | 'tokens'>;
+  config: ApiConfig;
   logger?: FastifyServerOptions['logger'];
+  /** Default: the built-in definitions plus those registered under `<data dir>/definitions`. */
+  registry?: DefinitionRegistry;
 }
 
-export function buildApi({ config, logger = false }: ApiOptions): FastifyInstance {
-  const app = Fastify({ logger });
+export async function buildApi({ config, logger = false, registry }: ApiOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger, bodyLimit: config.bodyLimitBytes }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  useProblemResponses(app);
+
   // Lazy: the API starts (and /healthz answers) while Temporal is still down; /readyz tells.
   const temporal = Connection.lazy({ address: config.temporal.address });
   app.addHook('onClose', () => temporal.close());
-  useProblemResponses(app);
-  app.register(healthRoutes, { temporal, namespace: config.temporal.namespace });
+  const services: ApiServices = {
+    config,
+    temporal,
+    client: new Client({ connection: temporal, namespace: config.temporal.namespace }),
+    registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), storeDir: join(config.dataDir, 'definitions') })),
+    audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
+  };
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Cédille Workflows API', version: '1' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  // The documentation is public: mark the UI's own routes as such for the auth hook.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (req) => req.identity?.subject ?? req.ip,
+    errorResponseBuilder: (_req, ctx) => ({ statusCode: 429, message: `rate limit: at most ${ctx.max} requests per ${ctx.after}` }),
+  });
+  await app.register(metricsPlugin, { metrics: new ApiMetrics() });
+  await app.register(authPlugin, { tokens: config.staticTokens, ...(config.oidc ? { oidc: config.oidc } : {}) });
+
+  await app.register(healthRoutes, { temporal, namespace: config.temporal.namespace });
+  await app.register(auditRoutes, { prefix: '/v1', services });
   return app;
 }

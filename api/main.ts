@@ -4,6 +4,6 @@ import { buildApi } from './app.ts';
 import { apiConfigFromEnv } from './config.ts';
 
 const config = apiConfigFromEnv();
-const app = buildApi({ config, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
+const app = await buildApi({ config, logger: { level: process.env.LOG_LEVEL ?? 'info' } });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void app.close());
 await app.listen({ host: config.host, port: config.port });

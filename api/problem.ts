@@ -1,44 +1,57 @@
 // RFC 9457 problem details: the single error body of the API (`application/problem+json`).
+// Validation errors name every offending field (`body.input.name`, `params.runId`, ...).
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 
-/** Shared schema; routes refer to it as `{ $ref: 'Problem#' }` in their `response` section. */
-export const problemSchema = {
-  $id: 'Problem',
-  type: 'object',
-  required: ['type', 'title', 'status'],
-  properties: {
-    type: { type: 'string', description: 'URI identifying the problem type; `about:blank` for plain HTTP errors' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-  },
-} as const;
+export const FieldError = z.object({ field: z.string(), message: z.string() });
+
+export const Problem = z
+  .object({
+    type: z.string().describe('URI identifying the problem type; `about:blank` for plain HTTP errors'),
+    title: z.string(),
+    status: z.int(),
+    detail: z.string().optional(),
+    errors: z.array(FieldError).optional().describe('One entry per invalid field'),
+  })
+  .meta({ id: 'Problem' });
+export type Problem = z.infer<typeof Problem>;
 
 export interface ProblemOptions {
   detail?: string;
   /** Defaults to `about:blank`, whose title is the HTTP status phrase. */
   type?: string;
   title?: string;
+  errors?: z.infer<typeof FieldError>[];
 }
 
-export function sendProblem(reply: FastifyReply, status: number, { detail, type = 'about:blank', title }: ProblemOptions = {}) {
+export function problem(reply: FastifyReply, status: number, { detail, type = 'about:blank', title, errors }: ProblemOptions = {}) {
   return reply
     .code(status)
     .type('application/problem+json')
-    .send({ type, title: title ?? STATUS_CODES[status] ?? 'Error', status, detail });
+    .send({ type, title: title ?? STATUS_CODES[status] ?? 'Error', status, ...(detail ? { detail } : {}), ...(errors ? { errors } : {}) });
 }
+
+/** Responses every route may give, for route schemas: `response: { ...problemResponses, 200: ... }`. */
+export const problemResponses = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 500: Problem } as const;
 
 /** Makes every error of `app` and its child plugins, including unknown routes, a problem body. */
 export function useProblemResponses(app: FastifyInstance): void {
-  app.addSchema(problemSchema);
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, 404, { detail: `no route for ${req.method} ${req.url}` }));
+  app.setNotFoundHandler((req, reply) => problem(reply, 404, { detail: `no route for ${req.method} ${req.url}` }));
   app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (hasZodFastifySchemaValidationErrors(err)) {
+      const errors = err.validation.map((v) => ({
+        field: [err.validationContext ?? 'body', ...v.instancePath.split('/').filter(Boolean)].join('.'),
+        message: v.message ?? 'invalid',
+      }));
+      return problem(reply, 400, { detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors });
+    }
     const status = err.statusCode !== undefined && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) {
       req.log.error({ err }, 'request failed');
-      return sendProblem(reply, status);
+      return problem(reply, status);
     }
-    return sendProblem(reply, status, { detail: err.message });
+    return problem(reply, status, { detail: err.message });
   });
 }

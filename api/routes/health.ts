@@ -1,8 +1,9 @@
 // Kubernetes-style probes: /healthz says the process serves HTTP, /readyz that Temporal answers for
 // the configured namespace (a cheap DescribeNamespace under a short deadline).
 import type { Connection } from '@temporalio/client';
-import type { FastifyPluginAsync } from 'fastify';
-import { sendProblem } from '../problem.ts';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { problem, Problem } from '../problem.ts';
 
 export interface HealthOptions {
   temporal: Connection;
@@ -12,31 +13,24 @@ export interface HealthOptions {
 
 export const TEMPORAL_UNAVAILABLE = 'urn:cedille:problem:temporal-unavailable';
 
-const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { temporal, namespace, readinessTimeoutMs = 2000 }) => {
+const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { temporal, namespace, readinessTimeoutMs = 2000 }) => {
   app.get(
     '/healthz',
     {
-      schema: {
-        summary: 'Liveness: the process serves requests',
-        response: { 200: { type: 'object', required: ['status'], properties: { status: { const: 'ok' } } } },
-      },
+      config: { access: 'public' },
+      schema: { tags: ['health'], summary: 'Liveness: the process serves requests', response: { 200: z.object({ status: z.literal('ok') }) } },
     },
-    async () => ({ status: 'ok' }),
+    async () => ({ status: 'ok' as const }),
   );
 
   app.get(
     '/readyz',
     {
+      config: { access: 'public' },
       schema: {
+        tags: ['health'],
         summary: 'Readiness: Temporal is reachable',
-        response: {
-          200: {
-            type: 'object',
-            required: ['status', 'namespace'],
-            properties: { status: { const: 'ready' }, namespace: { type: 'string' } },
-          },
-          503: { $ref: 'Problem#' },
-        },
+        response: { 200: z.object({ status: z.literal('ready'), namespace: z.string() }), 503: Problem },
       },
     },
     async (_req, reply) => {
@@ -45,13 +39,13 @@ const healthRoutes: FastifyPluginAsync<HealthOptions> = async (app, { temporal, 
           temporal.workflowService.describeNamespace({ namespace }),
         );
       } catch (err) {
-        return sendProblem(reply, 503, {
+        return problem(reply, 503, {
           type: TEMPORAL_UNAVAILABLE,
           title: 'Temporal unavailable',
           detail: `namespace ${namespace}: ${(err as Error).message}`,
         });
       }
-      return { status: 'ready', namespace };
+      return { status: 'ready' as const, namespace };
     },
   );
 };

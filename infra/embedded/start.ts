@@ -96,7 +96,7 @@ async function start(): Promise<Promise<void>> {
     TEMPORAL_NAMESPACE: namespace,
     API_PORT: env.API_PORT || String(await portOrFree(DEFAULT_API_PORT)),
   });
-  const api = buildApi({ config, logger: { level: 'warn' } });
+  const api = await buildApi({ config, logger: { level: 'warn' } });
   undo.push(() => api.close());
   const apiUrl = await api.listen({ host: config.host, port: config.port });
 

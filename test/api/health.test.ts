@@ -2,19 +2,24 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { buildApi } from '../../api/app.ts';
-import { loadDevTokens } from '../../api/dev-tokens.ts';
+import { apiConfigFromEnv } from '../../api/config.ts';
 import { TEMPORAL_UNAVAILABLE } from '../../api/routes/health.ts';
 import { freePort } from '../../infra/tools/temporal-dev-server.ts';
 
 const address = process.env.TEMPORAL_ADDRESS!;
 assert.ok(address, 'TEMPORAL_ADDRESS comes from test/run.ts: npx tsx test/run.ts test/api/health.test.ts');
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-const tokens = loadDevTokens(mkdtempSync(join(tmpdir(), 'cedille-api-')));
+const dataDir = mkdtempSync(join(tmpdir(), 'cedille-api-'));
+const api = (temporalAddress: string, ns: string) =>
+  buildApi({ config: apiConfigFromEnv({ TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: ns, CEDILLE_DATA_DIR: dataDir }) });
 
 describe('health routes against the real Temporal server', () => {
-  const app = buildApi({ config: { temporal: { address: address, namespace }, tokens } });
+  let app: Awaited<ReturnType<typeof buildApi>>;
+  before(async () => {
+    app = await api(address, namespace);
+  });
   after(() => app.close());
 
   it('/healthz answers 200', async () => {
@@ -37,7 +42,7 @@ describe('health routes against the real Temporal server', () => {
   });
 
   it('/readyz is a 503 problem for a namespace Temporal does not know', async () => {
-    const other = buildApi({ config: { temporal: { address: address, namespace: 'no-such-namespace' }, tokens } });
+    const other = await api(address, 'no-such-namespace');
     try {
       const res = await other.inject({ method: 'GET', url: '/readyz' });
       assert.equal(res.statusCode, 503);
@@ -51,7 +56,7 @@ describe('health routes against the real Temporal server', () => {
 describe('health routes without Temporal', () => {
   it('/healthz still answers and /readyz is a 503 problem within the deadline', async () => {
     const dead = `127.0.0.1:${await freePort()}`;
-    const app = buildApi({ config: { temporal: { address: dead, namespace: 'default' }, tokens } });
+    const app = await api(dead, 'default');
     try {
       assert.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
       const started = Date.now();

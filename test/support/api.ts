@@ -1,0 +1,67 @@
+// An API instance for tests: the real Fastify app against the run's Temporal server, a private data
+// dir, static tokens for every role, and (optionally) a worker on the API's task queue.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { buildApi } from '../../api/app.ts';
+import { apiConfigFromEnv, type ApiConfig } from '../../api/config.ts';
+import type { StaticToken } from '../../api/auth/static-tokens.ts';
+import { temporalTestEnv, type TemporalTestEnv } from './temporal.ts';
+import type { CreateWorkerOptions } from '../../worker/worker.ts';
+
+/** One identity per role the API knows; `ada` and `grace` are two distinct SRE approvers. */
+export const IDENTITIES = {
+  admin: { subject: 'alice-admin', roles: ['admin'], groups: [] },
+  operator: { subject: 'olivier-operator', roles: ['operator'], groups: [] },
+  etsIt: { subject: 'edith-ets', roles: [], groups: ['ets-it'] },
+  sre: { subject: 'ada-sre', roles: ['operator'], groups: ['sre'] },
+  sre2: { subject: 'grace-sre', roles: [], groups: ['sre'] },
+  nobody: { subject: 'nina-nobody', roles: [], groups: [] },
+} as const satisfies Record<string, Omit<StaticToken, 'token'>>;
+export type Who = keyof typeof IDENTITIES;
+
+export interface ApiTestEnv {
+  app: FastifyInstance;
+  config: ApiConfig;
+  temporal: TemporalTestEnv;
+  tokens: Record<Who, string>;
+  /** `app.inject` as `who` (no Authorization header for `anonymous`). */
+  as(who: Who | 'anonymous', opts: InjectOptions): Promise<LightMyRequestResponse>;
+  close(): Promise<void>;
+}
+
+export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> | false; env?: Record<string, string> } = {}): Promise<ApiTestEnv> {
+  const temporal = await temporalTestEnv();
+  const tokens = Object.fromEntries(Object.keys(IDENTITIES).map((who) => [who, `test_${who}_${randomBytes(24).toString('base64url')}`])) as Record<Who, string>;
+  const base = apiConfigFromEnv({
+    TEMPORAL_ADDRESS: temporal.address,
+    TEMPORAL_NAMESPACE: temporal.namespace,
+    CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')),
+    API_PORT: '0',
+    ...opts.env,
+  });
+  const config: ApiConfig = {
+    ...base,
+    temporal: { ...base.temporal, taskQueue: temporal.taskQueue },
+    staticTokens: Object.entries(IDENTITIES).map(([who, id]) => ({ token: tokens[who as Who], ...id, roles: [...id.roles], groups: [...id.groups] })),
+  };
+  if (opts.worker !== false) await temporal.startWorker(opts.worker ?? {});
+  const app = await buildApi({ config });
+  await app.ready();
+  return {
+    app,
+    config,
+    temporal,
+    tokens,
+    as(who, inject) {
+      const headers = { ...(inject.headers ?? {}), ...(who === 'anonymous' ? {} : { authorization: `Bearer ${tokens[who]}` }) };
+      return app.inject({ ...inject, headers });
+    },
+    async close() {
+      await app.close();
+      await temporal.close();
+    },
+  };
+}
