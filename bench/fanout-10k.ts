@@ -120,17 +120,8 @@ const cpuJson = (c: CpuSplit) => ({ wallMs: ms(c.wallMs), workerProcessMs: ms(c.
 export async function fanout10k(): Promise<BenchResult> {
   const items = Array.from({ length: ITEMS }, (_, i) => i);
   const plan = planBatches(ITEMS, CONCURRENCY, EVENTS_PER_ITEM);
-  const dynamicConfig = [
-    // The dev server's defaults throttle a single namespace well below what 10k items need.
-    'frontend.rps=100000',
-    'frontend.namespaceRPS=100000',
-    'frontend.namespaceRPS.visibility=10000',
-    'frontend.globalNamespaceRPS=100000',
-    'history.rps=100000',
-    'matching.rps=100000',
-    'limit.historyCount.error=51200',
-    ...extraDynamicConfig(),
-  ];
+  // startDevServer already lifts the per-namespace throttling (DEV_SERVER_DYNAMIC_CONFIG).
+  const dynamicConfig = extraDynamicConfig();
   const tuning = { maxConcurrentActivityTaskExecutions: CONCURRENCY, maxConcurrentWorkflowTaskExecutions: 40, maxCachedWorkflows: 500 };
 
   return withTemporal('fanout-10k', { dynamicConfig }, async ({ client, taskQueue, server }) => {
