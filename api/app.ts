@@ -17,6 +17,7 @@ import { AuditLog } from './audit/log.ts';
 import type { ApiServices } from './services.ts';
 import healthRoutes from './routes/health.ts';
 import auditRoutes from './routes/audit.ts';
+import definitionRoutes from './routes/definitions.ts';
 import { join } from 'node:path';
 
 export interface ApiOptions {
@@ -67,5 +68,6 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
 
   await app.register(healthRoutes, { temporal, namespace: config.temporal.namespace });
   await app.register(auditRoutes, { prefix: '/v1', services });
+  await app.register(definitionRoutes, { prefix: '/v1', services });
   return app;
 }

@@ -78,6 +78,11 @@ export class DefinitionRegistry {
     return this.list().find((d) => d.workflowType === type);
   }
 
+  /** The YAML source text a version was compiled from. */
+  sourceText(hash: string): string | undefined {
+    return this.byHash.get(hash)?.text;
+  }
+
   isBuiltin(name: string): boolean {
     return this.versionsByName.get(name)?.[0]?.builtin ?? false;
   }
