@@ -18,6 +18,7 @@ import type { ApiServices } from './services.ts';
 import healthRoutes from './routes/health.ts';
 import auditRoutes from './routes/audit.ts';
 import definitionRoutes from './routes/definitions.ts';
+import scheduleRoutes from './routes/schedules.ts';
 import { join } from 'node:path';
 
 export interface ApiOptions {
@@ -69,5 +70,6 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   await app.register(healthRoutes, { temporal, namespace: config.temporal.namespace });
   await app.register(auditRoutes, { prefix: '/v1', services });
   await app.register(definitionRoutes, { prefix: '/v1', services });
+  await app.register(scheduleRoutes, { prefix: '/v1', services });
   return app;
 }
