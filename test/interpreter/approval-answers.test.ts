@@ -73,7 +73,15 @@ describe('approval answers', { concurrency: true }, () => {
     const final = node(g, 'review').approval!;
     assert.equal(final.outcome, 'approved');
     assert.deepEqual(final.pendingGroups, []);
-    assert.deepEqual(await notifications(h), [{ to: ['ets-it'], subject: 'Approval needed: Deploy 2.0', kind: 'approval-request', body: '{"version":"2.0"}' }]);
+    assert.deepEqual(await notifications(h), [
+      {
+        to: ['ets-it'],
+        subject: 'Approval needed: Deploy 2.0',
+        kind: 'approval-request',
+        body: '{"version":"2.0"}',
+        approval: { workflowId: h.workflowId, runId: h.firstExecutionRunId, stepId: 'review', title: 'Deploy 2.0', groups: ['ets-it'], deadline: view.deadline, initiator: 'alice' },
+      },
+    ]);
     await assertSearchAttributes(h, def, 'completed');
   });
 

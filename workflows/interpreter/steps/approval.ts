@@ -1,7 +1,7 @@
 // Approval steps: approver groups, N-of-M quorum, four-eyes (the initiator never approves),
 // reminders and escalations as durable timers, an explicit onTimeout. Answers arrive as an Update
 // (validated synchronously) or as a signal (validated the same way, refusals recorded).
-import { condition, ApplicationFailure, scheduleActivity, log, patched } from '@temporalio/workflow';
+import { condition, ApplicationFailure, scheduleActivity, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { ApprovalStepC } from '../../dsl/compiled.ts';
 import type { ApprovalView } from '../graph.ts';
 import { RefusalType, type ApprovalAnswer, type ApprovalReceipt } from '../messages.ts';
@@ -104,10 +104,18 @@ export class ApprovalState {
   }
 }
 
-async function notify(ix: Interpreter, to: string[], kind: string, subject: string, body?: unknown): Promise<void> {
+/** What notify.send needs to mint personal approval links (and to leave the initiator out). */
+function approvalRef(ix: Interpreter, state: ApprovalState, key: string) {
+  const { workflowId, runId } = workflowInfo();
+  const { title, groups, deadline } = state.view;
+  return { workflowId, runId, stepId: key, title, groups: [...groups], deadline, ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}) };
+}
+
+async function notify(ix: Interpreter, [state, key]: [ApprovalState, string], to: string[], kind: string, subject: string, body?: unknown): Promise<void> {
   if (!to.length) return;
   try {
-    await scheduleActivity('notify.send', [{ to, subject, kind, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}) }], {
+    const approval = approvalRef(ix, state, key);
+    await scheduleActivity('notify.send', [{ to, subject, kind, ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}), approval }], {
       startToCloseTimeout: 30_000,
       retry: { maximumAttempts: 5 },
     });
@@ -128,13 +136,13 @@ export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => 
   ix.mark(frame, step.id, { status: 'waiting', approval: state.view });
   ix.setWaiting(key, true);
   try {
-    await notify(ix, state.view.groups, 'approval-request', `Approval needed: ${title}`, details);
+    await notify(ix, [state, key], state.view.groups, 'approval-request', `Approval needed: ${title}`, details);
     // Reminders and escalations count from the step's start, like the deadline: a slow (retried)
     // request notice must not push them past the deadline, where they would never be sent.
     const start = patched('approval-timers-from-step-start') ? startMs : Date.now();
     const timers = [
-      ...step.remindersMs.map((ms) => ({ at: start + ms, fire: () => notify(ix, state.view.pendingGroups, 'approval-reminder', `Reminder: ${title}`) })),
-      ...step.escalations.map((e) => ({ at: start + e.afterMs, fire: () => notify(ix, e.notify, 'approval-escalation', `Escalation: ${title} is still pending`) })),
+      ...step.remindersMs.map((ms) => ({ at: start + ms, fire: () => notify(ix, [state, key], state.view.pendingGroups, 'approval-reminder', `Reminder: ${title}`) })),
+      ...step.escalations.map((e) => ({ at: start + e.afterMs, fire: () => notify(ix, [state, key], e.notify, 'approval-escalation', `Escalation: ${title} is still pending`) })),
     ].sort((a, b) => a.at - b.at);
 
     while (!state.view.outcome) {
@@ -144,7 +152,7 @@ export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => 
       if (Date.now() < state.deadlineMs || state.view.outcome) continue;
       if (step.onTimeout === 'escalate' && step.escalateTo && !state.view.escalated) {
         state.escalate(step.escalateTo.groups, step.escalateTo.timeoutMs);
-        await notify(ix, step.escalateTo.groups, 'approval-escalation', `Escalated to you: ${title}`, details);
+        await notify(ix, [state, key], step.escalateTo.groups, 'approval-escalation', `Escalated to you: ${title}`, details);
         continue;
       }
       state.expire();

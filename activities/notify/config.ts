@@ -1,0 +1,133 @@
+// Notification settings of the worker (and the approver directory the approval page reads), from
+// the JSON file named by CEDILLE_NOTIFY_CONFIG. Without it, notify.send only logs (dev default).
+//
+// {
+//   "directory": [{ "id": "edith", "name": "Édith Tremblay", "email": "edith@etsmtl.ca",
+//                   "discord": { "userId": "1234", "webhook": "https://discord.com/api/webhooks/…" },
+//                   "groups": ["ets-it"] }],
+//   "discord": { "groups": { "sre": "https://discord.com/api/webhooks/…" }, "default": "https://…" },
+//   "smtp": { "host": "smtp.example.org", "port": 587, "secure": false, "from": "Cédille <noreply@…>",
+//             "auth": { "user": "…", "passFile": "/run/secrets/smtp" } },
+//   "publicUrl": "https://workflows.cedille.club", "linkSecretFile": "/run/secrets/link-secret",
+//   "timeZone": "America/Toronto"
+// }
+//
+// The link secret and the public URL are those of the API: CEDILLE_LINK_SECRET and API_PUBLIC_URL
+// win over the file; without either, `<data dir>/link-secret` (written by the API of the embedded
+// default) is used. Secrets may be given inline (`pass`, `linkSecret`) or by file (`passFile`,
+// `linkSecretFile`); they never appear in activity outputs or logs.
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { dataDir } from '../../infra/tools/paths.ts';
+
+const HttpUrl = z.url({ protocol: /^https?$/ });
+
+export const DirectoryEntry = z.strictObject({
+  /** Stable id: the approver id recorded in the workflow (use the person's OIDC subject if they also use the API). */
+  id: z.string().min(1),
+  name: z.string().min(1),
+  email: z.email().optional(),
+  discord: z
+    .strictObject({
+      /** Discord user id (snowflake), mentioned in group messages. */
+      userId: z.string().regex(/^\d{5,25}$/).optional(),
+      /** Webhook of a private channel of this person: receives their personal approval links. */
+      webhook: HttpUrl.optional(),
+    })
+    .optional(),
+  groups: z.array(z.string().min(1)).default([]),
+});
+export type DirectoryEntry = z.infer<typeof DirectoryEntry>;
+
+export const NotifyConfig = z.strictObject({
+  directory: z.array(DirectoryEntry).default([]),
+  discord: z
+    .strictObject({
+      /** Webhook per group (shared channels: announcements, never personal links). */
+      groups: z.record(z.string(), HttpUrl).default({}),
+      /** Webhook for groups without their own. */
+      default: HttpUrl.optional(),
+    })
+    .default({ groups: {} }),
+  smtp: z
+    .strictObject({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).default(587),
+      /** true: TLS from the start (port 465); false: STARTTLS when offered. */
+      secure: z.boolean().default(false),
+      /** Refuse to send without STARTTLS (recommended off localhost). */
+      requireTLS: z.boolean().default(false),
+      from: z.string().min(3),
+      auth: z.strictObject({ user: z.string().min(1), pass: z.string().optional(), passFile: z.string().optional() }).optional(),
+      /** Per-connection timeout in ms. */
+      timeoutMs: z.number().int().positive().default(15_000),
+    })
+    .optional(),
+  publicUrl: HttpUrl.optional(),
+  linkSecret: z.string().min(16).optional(),
+  linkSecretFile: z.string().optional(),
+  /** Time zone deadlines are written in (people read them; the API keeps UTC). */
+  timeZone: z.string().default('America/Toronto'),
+});
+export type NotifyConfig = z.infer<typeof NotifyConfig>;
+
+export interface LoadedNotifyConfig extends NotifyConfig {
+  /** Resolved: env, file, or the embedded default's data dir; undefined = no links can be minted. */
+  link: { publicUrl: string; secret: string | undefined };
+  smtpPass: string | undefined;
+  file: string;
+}
+
+let cache: { key: string; config: LoadedNotifyConfig } | undefined;
+
+function readSecret(file: string): string {
+  return readFileSync(file, 'utf8').trim();
+}
+
+function defaultLinkSecret(env: NodeJS.ProcessEnv): string | undefined {
+  try {
+    return readSecret(join(dataDir(env), 'link-secret')) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The approver directory entry of `id`, if any. */
+export function person(config: NotifyConfig, id: string): DirectoryEntry | undefined {
+  return config.directory.find((p) => p.id === id);
+}
+
+/**
+ * Reads CEDILLE_NOTIFY_CONFIG (re-read when the file changes); undefined when unset. Throws with
+ * the offending fields when the file is invalid.
+ */
+export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): LoadedNotifyConfig | undefined {
+  const file = env.CEDILLE_NOTIFY_CONFIG;
+  if (!file) return undefined;
+  const st = statSync(file);
+  const key = [file, st.mtimeMs, st.size, env.CEDILLE_LINK_SECRET ?? '', env.API_PUBLIC_URL ?? '', env.API_HOST ?? '', env.API_PORT ?? ''].join('|');
+  if (cache?.key === key) return cache.config;
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: not JSON: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = NotifyConfig.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  }
+  const c = parsed.data;
+  const ids = new Set<string>();
+  for (const p of c.directory) {
+    if (ids.has(p.id)) throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: directory: duplicate id ${p.id}`);
+    ids.add(p.id);
+  }
+  const secret = env.CEDILLE_LINK_SECRET || c.linkSecret || (c.linkSecretFile ? readSecret(c.linkSecretFile) : undefined) || defaultLinkSecret(env);
+  const publicUrl = (env.API_PUBLIC_URL || c.publicUrl || `http://${env.API_HOST || '127.0.0.1'}:${env.API_PORT || 3000}`).replace(/\/+$/, '');
+  const smtpPass = c.smtp?.auth?.pass ?? (c.smtp?.auth?.passFile ? readSecret(c.smtp.auth.passFile) : undefined);
+  const config: LoadedNotifyConfig = { ...c, link: { publicUrl, secret }, smtpPass, file };
+  cache = { key, config };
+  return config;
+}

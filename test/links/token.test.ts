@@ -1,0 +1,82 @@
+// Approval link tokens: round trip, tampering, wrong secret, expiry, malformed input; the nonce store.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, appendFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { linkNonce, linkUrl, signLink, verifyLink, type LinkClaims } from '../../api/links/token.ts';
+import { UsedLinkStore } from '../../api/links/store.ts';
+
+const SECRET = 'test-secret-0123456789abcdef';
+const claims = (over: Partial<LinkClaims> = {}): LinkClaims => ({
+  workflowId: 'onboarding-abc',
+  stepId: 'etsApproval',
+  approver: 'edith',
+  exp: Math.floor(Date.now() / 1000) + 3600,
+  nonce: linkNonce('onboarding-abc/3', 'edith', 'etsApproval'),
+  ...over,
+});
+
+describe('approval link tokens', () => {
+  it('round-trips the claims and stays compact and URL-safe', () => {
+    const c = claims();
+    const token = signLink(c, SECRET);
+    assert.match(token, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+    assert.ok(token.length < 200, `token length ${token.length}`);
+    assert.deepEqual(verifyLink(token, SECRET), { ok: true, claims: c, expired: false });
+    assert.equal(linkUrl('https://wf.example.org/', token), `https://wf.example.org/approve/${token}`);
+  });
+
+  it('refuses a tampered payload or signature, and another secret', () => {
+    const token = signLink(claims(), SECRET);
+    const [payload, sig] = token.split('.') as [string, string];
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), a: 'mallory' })).toString('base64url');
+    assert.deepEqual(verifyLink(`${forged}.${sig}`, SECRET), { ok: false, reason: 'bad-signature' });
+    const flipped = sig.slice(0, -2) + (sig.at(-2) === 'A' ? 'B' : 'A') + sig.at(-1);
+    assert.deepEqual(verifyLink(`${payload}.${flipped}`, SECRET), { ok: false, reason: 'bad-signature' });
+    assert.deepEqual(verifyLink(token, 'another-secret-0123456789'), { ok: false, reason: 'bad-signature' });
+    for (const bad of ['', 'abc', `${payload}.`, `${payload}.${sig}x`, `${payload}.${sig}.x`, '../../etc/passwd']) {
+      assert.equal(verifyLink(bad, SECRET).ok, false, bad);
+    }
+  });
+
+  it('reports expiry (the approval deadline) while still verifying the signature', () => {
+    const token = signLink(claims({ exp: Math.floor(Date.now() / 1000) - 1 }), SECRET);
+    const r = verifyLink(token, SECRET);
+    assert.ok(r.ok && r.expired);
+    const fresh = signLink(claims({ exp: 2_000_000_000 }), SECRET);
+    assert.ok(verifyLink(fresh, SECRET, 2_000_000_000 * 1000 - 1).ok);
+    const at = verifyLink(fresh, SECRET, 2_000_000_000 * 1000);
+    assert.ok(at.ok && at.expired, 'expired exactly at exp');
+  });
+
+  it('derives one nonce per notice and approver', () => {
+    assert.equal(linkNonce('wf/1', 'edith', 's'), linkNonce('wf/1', 'edith', 's'));
+    assert.notEqual(linkNonce('wf/1', 'edith', 's'), linkNonce('wf/2', 'edith', 's'));
+    assert.notEqual(linkNonce('wf/1', 'edith', 's'), linkNonce('wf/1', 'grace', 's'));
+  });
+});
+
+describe('used-link store', () => {
+  it('claims once, releases on refusal, persists uses across restarts and survives a torn line', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cedille-links-')), 'used-links.jsonl');
+    const a = new UsedLinkStore(file);
+    assert.equal(a.claim('n1'), true);
+    assert.equal(a.claim('n1'), false, 'in flight');
+    a.release('n1');
+    assert.equal(a.claim('n1'), true, 'released: usable again');
+    a.markUsed({ nonce: 'n1', by: 'edith', byName: 'Édith', decision: 'approve', workflowId: 'wf', stepId: 's' });
+    assert.equal(a.claim('n1'), false, 'used');
+    assert.equal(a.get('n1')?.by, 'edith');
+
+    appendFileSync(file, '{"nonce":"n2","at":"2026'); // a crash mid-append
+    const b = new UsedLinkStore(file);
+    assert.equal(b.size, 1);
+    assert.equal(b.get('n1')?.decision, 'approve');
+    assert.equal(b.claim('n1'), false, 'still used after a restart');
+    b.markUsed({ nonce: 'n3', by: 'grace', decision: 'reject', workflowId: 'wf', stepId: 's' });
+    const c = new UsedLinkStore(file);
+    assert.deepEqual([c.get('n1')?.by, c.get('n3')?.by, c.get('n2')], ['edith', 'grace', undefined]);
+    assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 3);
+  });
+});
