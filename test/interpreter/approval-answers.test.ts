@@ -79,7 +79,7 @@ describe('approval answers', { concurrency: true }, () => {
         subject: 'Approval needed: Deploy 2.0',
         kind: 'approval-request',
         body: '{"version":"2.0"}',
-        approval: { workflowId: h.workflowId, runId: h.firstExecutionRunId, stepId: 'review', title: 'Deploy 2.0', groups: ['ets-it'], deadline: view.deadline, initiator: 'alice' },
+        approval: { workflowId: h.workflowId, runId: (await h.describe()).runId, stepId: 'review', title: 'Deploy 2.0', groups: ['ets-it'], deadline: view.deadline, initiator: 'alice' },
       },
     ]);
     await assertSearchAttributes(h, def, 'completed');
