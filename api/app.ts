@@ -17,6 +17,7 @@ import { AuditLog } from './audit/log.ts';
 import type { ApiServices } from './services.ts';
 import healthRoutes from './routes/health.ts';
 import auditRoutes from './routes/audit.ts';
+import approvalsRoutes from './routes/approvals.ts';
 import runsRoutes from './routes/runs.ts';
 import definitionRoutes from './routes/definitions.ts';
 import scheduleRoutes from './routes/schedules.ts';
@@ -70,6 +71,7 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
 
   await app.register(healthRoutes, { temporal, namespace: config.temporal.namespace });
   await app.register(auditRoutes, { prefix: '/v1', services });
+  await app.register(approvalsRoutes, { prefix: '/v1', services });
   await app.register(runsRoutes, { prefix: '/v1', services });
   await app.register(definitionRoutes, { prefix: '/v1', services });
   await app.register(scheduleRoutes, { prefix: '/v1', services });
