@@ -17,8 +17,9 @@ import { AuditLog } from './audit/log.ts';
 import type { ApiServices } from './services.ts';
 import healthRoutes from './routes/health.ts';
 import auditRoutes from './routes/audit.ts';
-import approvalsRoutes from './routes/approvals.ts';
+import approvalPageRoutes from './routes/approval-page.ts';
 import runsRoutes from './routes/runs.ts';
+import approvalsRoutes from './routes/approvals.ts';
 import definitionRoutes from './routes/definitions.ts';
 import scheduleRoutes from './routes/schedules.ts';
 import { join } from 'node:path';
@@ -71,8 +72,9 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
 
   await app.register(healthRoutes, { temporal, namespace: config.temporal.namespace });
   await app.register(auditRoutes, { prefix: '/v1', services });
-  await app.register(approvalsRoutes, { prefix: '/v1', services });
+  await app.register(approvalPageRoutes, { services });
   await app.register(runsRoutes, { prefix: '/v1', services });
+  await app.register(approvalsRoutes, { prefix: '/v1', services });
   await app.register(definitionRoutes, { prefix: '/v1', services });
   await app.register(scheduleRoutes, { prefix: '/v1', services });
   return app;

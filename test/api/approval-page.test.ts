@@ -1,0 +1,153 @@
+// The approval page end to end: the worker's notify.send mails a personal link (local SMTP server),
+// headless Chromium opens it, the approver comments and approves, the run goes on with the
+// decision recorded under their directory id; the link is then used, an expired link and a
+// tampered one are refused, and the workflow's refusals (four-eyes) read in plain words.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext } from 'playwright-core';
+import { apiTestEnv, type ApiTestEnv } from '../support/api.ts';
+import { eventually } from '../support/temporal.ts';
+import { compileSource } from '../../workflows/compiler/index.ts';
+import { loadCatalog } from '../../activities/catalog.ts';
+import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import { graphQuery } from '../../workflows/interpreter/messages.ts';
+import { linkNonce, signLink } from '../../api/links/token.ts';
+import { discordReceiver, linkIn, smtpCapture, type DiscordReceiver, type SmtpCapture } from '../notify/_servers.ts';
+import { notifyConfigFile, SECRET } from '../notify/_config.ts';
+
+const SCREENSHOT = '/tmp/cedille-approval-page.png';
+
+let env: ApiTestEnv;
+let base: string;
+let discord: DiscordReceiver;
+let smtp: SmtpCapture;
+let browser: BrowserContext;
+let definition: CompiledDefinition;
+
+before(async () => {
+  discord = await discordReceiver();
+  smtp = await smtpCapture();
+  // The in-process worker reads the notification settings from its environment, like a real one.
+  process.env.CEDILLE_NOTIFY_CONFIG = notifyConfigFile(discord, smtp);
+  process.env.CEDILLE_LINK_SECRET = SECRET;
+  env = await apiTestEnv({ env: { CEDILLE_NOTIFY_CONFIG: process.env.CEDILLE_NOTIFY_CONFIG, CEDILLE_LINK_SECRET: SECRET } });
+  base = await env.app.listen({ host: '127.0.0.1', port: 0 });
+  process.env.API_PUBLIC_URL = base;
+  const compiled = compileSource(readFileSync(new URL('../notify/fixtures/change-approval.yaml', import.meta.url), 'utf8'), { catalog: await loadCatalog(), file: 'change-approval.yaml' });
+  assert.ok(compiled.ok);
+  definition = compiled.definition;
+  // A fresh profile per run (playwright passes it as --user-data-dir).
+  browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'cedille-chromium-')), {
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    viewport: { width: 1000, height: 1100 },
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await env?.close();
+  await discord?.close();
+  await smtp?.close();
+});
+
+async function startRun(app: string) {
+  const h = await env.temporal.start(definition, { app, hostname: `${app}.etsmtl.ca` }, { initiator: 'alice' });
+  const mail = await eventually(() => smtp.messages.find((m) => m.to.includes('edith@ets.test') && m.subject.includes(app)), 20_000, 'the e-mail to edith');
+  const link = linkIn(mail.text) ?? '';
+  assert.ok(link.startsWith(`${base}/approve/`), 'the link points at this API');
+  return { h, link, token: link.split('/approve/')[1]! };
+}
+
+async function get(path: string) {
+  const res = await fetch(`${base}${path}`);
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+describe('approval page', () => {
+  it('shows a non-engineer what to approve, records the decision, and works once', async () => {
+    const { h, link } = await startRun('radio');
+    const page = await browser.newPage();
+    try {
+      const response = await page.goto(link);
+      assert.equal(response?.status(), 200);
+      assert.equal(response?.headers()['referrer-policy'], 'no-referrer');
+      const text = await page.locator('main').innerText();
+      assert.match(await page.locator('h1').innerText(), /Publish the club site radio at radio\.etsmtl\.ca/);
+      assert.match(text, /Requested by\s+Alice Admin/);
+      assert.match(text, /Answer before\s+\w+day, .* \(America\/Toronto\)/);
+      assert.match(text, /Hostname\s+radio\.etsmtl\.ca/);
+      assert.match(text, /Pull request\s+apps\/radio: base, prod, staging, argo\.yaml/);
+      assert.match(text, /New application radio \(namespace radio, staging and prod\)/);
+      assert.match(text, /You\s+Édith Tremblay/);
+      assert.match(text, /Nobody has answered yet/);
+      assert.match(text, /change-approval/);
+      await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+      await page.fill('textarea[name=comment]', 'Hostname and namespace checked with the club captain.');
+      await Promise.all([page.waitForURL(link), page.click('button.approve')]);
+      const outcome = await page.locator('main').innerText();
+      assert.match(outcome, /you approved/i);
+      assert.match(outcome, /as Édith Tremblay with the comment “Hostname and namespace checked with the club captain\.”/);
+      assert.match(outcome, /now approved: the workflow continues/);
+    } finally {
+      await page.close();
+    }
+
+    const result = (await h.result()) as { approved: boolean; decisions: { approver: string; comment?: string; groups: string[]; via: string }[] };
+    assert.equal(result.approved, true);
+    assert.deepEqual(result.decisions.map((d) => [d.approver, d.groups, d.comment, d.via]), [['edith', ['ets-it'], 'Hostname and namespace checked with the club captain.', 'update']]);
+    const graph = await h.query(graphQuery);
+    assert.deepEqual(graph.nodes.map((n) => [n.id, n.status]), [['review', 'completed'], ['apply', 'completed']]);
+    assert.equal(graph.nodes[0]!.approval!.decisions[0]!.approver, 'edith');
+
+    const again = await get(new URL(link).pathname);
+    assert.equal(again.status, 409);
+    assert.match(again.text, /already used on \w+day, .* by Édith Tremblay to approve/);
+    const audit = await env.as('admin', { method: 'GET', url: '/v1/audit?action=approval.approve' });
+    assert.deepEqual(audit.json().entries.map((e: { actor: string; target: string }) => [e.actor, e.target]), [['edith', h.workflowId]]);
+  });
+
+  it('refuses expired and tampered links, and explains the workflow refusals without using the link', async () => {
+    const { h, token } = await startRun('jazz');
+    const expired = signLink({ workflowId: h.workflowId, stepId: 'review', approver: 'ada', exp: Math.floor(Date.now() / 1000) - 60, nonce: 'expired-nonce-1' }, SECRET);
+    const e = await get(`/approve/${expired}`);
+    assert.equal(e.status, 410);
+    assert.match(e.text, /This link expired at \w+day/);
+
+    const [payload, sig] = token.split('.') as [string, string];
+    const forged = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload, 'base64url').toString()), a: 'ada' })).toString('base64url');
+    for (const bad of [`${forged}.${sig}`, `${payload}.${sig.slice(0, -1)}${sig.endsWith('A') ? 'B' : 'A'}`, 'not-a-token']) {
+      const r = await get(`/approve/${bad}`);
+      assert.equal(r.status, 400, bad);
+      assert.match(r.text, /This link is not valid/);
+    }
+    const post = await fetch(`${base}/approve/${forged}.${sig}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form: 'x' }) });
+    assert.equal(post.status, 400);
+
+    // A link for the initiator (notify.send never mints one; signed here): the workflow refuses it.
+    const own = signLink({ workflowId: h.workflowId, stepId: 'review', approver: 'alice', exp: Math.floor(Date.now() / 1000) + 600, nonce: linkNonce('test', 'alice', 'review') }, SECRET);
+    const page = await get(`/approve/${own}`);
+    assert.equal(page.status, 200);
+    const form = /name="form" value="([^"]+)"/.exec(page.text)![1]!;
+    const noForm = await fetch(`${base}/approve/${own}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form: `${form}x` }) });
+    assert.equal(noForm.status, 400, 'the hidden form nonce is checked');
+    const refused = await fetch(`${base}/approve/${own}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form, comment: '<script>alert(1)</script>' }) });
+    assert.equal(refused.status, 409);
+    assert.match(await refused.text(), /You started this request/);
+    assert.equal((await get(`/approve/${own}`)).status, 200, 'a refused answer does not use the link');
+
+    // Rejecting through the real link ends the run; the page escapes what it shows.
+    const reject = await fetch(`${base}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'reject', form: /name="form" value="([^"]+)"/.exec((await get(`/approve/${token}`)).text)![1]!, comment: '<b>not on a Friday</b>' }) });
+    assert.equal(reject.status, 200);
+    const html = await reject.text();
+    assert.ok(html.includes('&lt;b&gt;not on a Friday&lt;/b&gt;') && !html.includes('<b>not'), 'escaped');
+    await assert.rejects(h.result());
+    const late = await fetch(`${base}/approve/${own}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) });
+    assert.equal(late.status, 409);
+    assert.match(await late.text(), /already decided/i);
+  });
+});
