@@ -85,7 +85,8 @@ export function runSummary({ run, graph }: RunDetail): string {
   ];
   if (run.closeTime) lines.push(`  closed      ${time(run.closeTime)} (${between(run.startTime, run.closeTime)})`);
   else lines.push(`  running for ${between(run.startTime, undefined)}`);
-  if (run.temporalStatus && run.temporalStatus.toLowerCase() !== run.status) lines.push(`  temporal    ${run.temporalStatus}`);
+  const temporal = run.temporalStatus?.toLowerCase();
+  if (temporal && temporal !== 'running' && temporal !== run.status) lines.push(`  temporal    ${run.temporalStatus}`);
   if (graph?.error) lines.push(`  error       ${graph.error}`);
   return lines.join('\n');
 }

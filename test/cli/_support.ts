@@ -10,6 +10,24 @@ import { apiTestEnv, type ApiTestEnv, type Who } from '../support/api.ts';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const FIXTURES = join(ROOT, 'test', 'fixtures', 'definitions');
 
+/** One approval step for the `sre` group (ada-sre and grace-sre), then an echo. */
+export const APPROVAL = `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
+kind: WorkflowDefinition
+metadata:
+  name: cli-approval
+spec:
+  steps:
+    - id: review
+      approval:
+        title: Ship it?
+        groups: [sre]
+        timeout: 1h
+        onTimeout: reject
+    - id: ship
+      activity: core.echo
+      with: { value: shipped }
+`;
+
 export interface CliResult {
   code: number;
   stdout: string;
