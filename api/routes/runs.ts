@@ -12,6 +12,7 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { retryFailedItemsUpdate, skipFailedItemsUpdate, RefusalType, type FanOutRequest } from '../../workflows/interpreter/messages.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import { checkInput } from '../../workflows/dsl/input.ts';
 import { RunGraph, RunParams, RunSummary, StepParams, HistoryEvent, RUN_STATUSES, TEMPORAL_STATUSES, runProblems, safeString } from '../runs/schemas.ts';
 import {
   describeRun,
@@ -61,11 +62,9 @@ function resolveDefinition(services: ApiServices, name: string, version?: string
 }
 
 /** Input problems against the definition's input JSON Schema, as `body.input.<path>` fields. */
-function inputProblems(def: CompiledDefinition, input: unknown): { field: string; message: string }[] {
-  if (!def.input) return [];
-  const result = z.fromJSONSchema(def.input as Parameters<typeof z.fromJSONSchema>[0]).safeParse(input ?? {});
-  if (result.success) return [];
-  return result.error.issues.map((i) => ({ field: ['body', 'input', ...i.path.map(String)].join('.'), message: i.message }));
+export function inputProblems(def: CompiledDefinition, input: unknown): { field: string; message: string }[] {
+  const checked = checkInput(def, input);
+  return checked.ok ? [] : checked.issues.map((i) => ({ field: ['body', 'input', ...i.path].join('.'), message: i.message }));
 }
 
 const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services }) => {
@@ -94,8 +93,10 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
 
       const hash = requestHash(def.name, def.hash, input);
       const workflowId = idempotencyKey ? idempotentWorkflowId(def.name, who.subject, idempotencyKey) : `${def.name}-${randomUUID()}`;
+      const startTime = new Date().toISOString();
+      let runId: string;
       try {
-        await client.workflow.start('interpret', {
+        ({ firstExecutionRunId: runId } = await client.workflow.start('interpret', {
           taskQueue: services.config.temporal.taskQueue,
           workflowId,
           args: [{ definition: def, input, initiator: who.subject } satisfies RunInput],
@@ -107,7 +108,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
             { key: SEARCH_ATTRIBUTE_KEYS.initiator, value: who.subject },
           ],
           ...(idempotencyKey ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
-        });
+        }));
       } catch (err) {
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !idempotencyKey) throw err;
         // The key was used before: the same request gets the same run, another request a conflict.
@@ -127,9 +128,9 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         details: { definition: def.name, version: def.hash, ...(idempotencyKey ? { idempotencyKey } : {}) },
       });
       app.metrics.runsStarted.inc({ definition: def.name });
-      const info = await describeRun(client, workflowId);
-      if (!info) throw new Error(`run ${workflowId} vanished right after it started`);
-      return reply.code(201).send({ run: runSummary(info) });
+      // Everything the summary says is known from the start request: no second round trip.
+      const run: RunSummary = { id: workflowId, runId, definition: def.name, hash: def.hash, status: 'running', temporalStatus: 'RUNNING', initiator: who.subject, startTime };
+      return reply.code(201).send({ run });
     },
   );
 

@@ -10,6 +10,7 @@ import { parseDuration } from '../../workflows/compiler/index.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import { SEARCH_ATTRIBUTE_KEYS as keys } from '../../workflows/search-attributes.ts';
 import { caller } from '../auth/plugin.ts';
+import { inputProblems } from './runs.ts';
 import { problem, problemResponses } from '../problem.ts';
 import { mutating, type RoutesOptions } from '../services.ts';
 
@@ -275,13 +276,8 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
       if (!definition) {
         return problem(reply, 422, { detail: `definition '${body.definition}' has no version ${body.version}`, errors: [{ field: 'body.version', message: 'unknown version' }] });
       }
-      if (definition.input) {
-        const result = z.fromJSONSchema(definition.input as Parameters<typeof z.fromJSONSchema>[0]).safeParse(body.input ?? {});
-        if (!result.success) {
-          const errors = result.error.issues.map((i) => ({ field: ['body', 'input', ...i.path.map(String)].join('.'), message: i.message }));
-          return problem(reply, 422, { detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors });
-        }
-      }
+      const errors = inputProblems(definition, body.input);
+      if (errors.length) return problem(reply, 422, { detail: errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors });
       const subject = caller(req).subject;
       const timezone = canonicalTimezone(body.timezone)!;
       const memo: ScheduleMemo = {

@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { SEARCH_ATTRIBUTE_KEYS as keys } from '../search-attributes.ts';
-import { z } from 'zod';
+import { checkInput } from '../dsl/input.ts';
 import { evaluateValue } from '../expressions/evaluate.ts';
 import { describeError, asTemporalFailure } from './errors.ts';
 import { topFrame, type Frame } from './frame.ts';
@@ -29,10 +29,9 @@ import type { FanOutOutput } from './steps/for-each.ts';
 export const RUN_EVENT_LIMIT = 8_000;
 
 function validateInputs(def: CompiledDefinition, input: unknown): unknown {
-  if (!def.input) return input ?? {};
-  const result = z.fromJSONSchema(def.input as Parameters<typeof z.fromJSONSchema>[0]).safeParse(input ?? {});
-  if (result.success) return result.data;
-  const problems = result.error.issues.map((i) => `${['input', ...i.path].join('.')}: ${i.message}`);
+  const checked = checkInput(def, input);
+  if (checked.ok) return checked.value;
+  const problems = checked.issues.map((i) => `${['input', ...i.path].join('.')}: ${i.message}`);
   throw ApplicationFailure.create({ message: `invalid input for ${def.name}: ${problems.join('; ')}`, type: 'InvalidInput', nonRetryable: true, details: [problems] });
 }
 
