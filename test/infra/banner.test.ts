@@ -17,8 +17,9 @@ describe('start banner', () => {
     const text = banner({ ...base, uiUrl: 'http://127.0.0.1:8233' });
     assert.match(text, /Temporal UI +http:\/\/127\.0\.0\.1:8233\n/);
     assert.match(text, /API +http:\/\/127\.0\.0\.1:3000 /);
-    assert.match(text, /Admin token +cedille_admin_A\n/);
-    assert.match(text, /Approver token +cedille_approver_B\n/);
+    assert.match(text, /Admin token +cedille_admin_A /);
+    assert.match(text, /Approver token +cedille_approver_B /);
+    assert.ok(text.includes('CEDILLE_API_URL=http://127.0.0.1:3000 CEDILLE_TOKEN=cedille_admin_A npm run -s cedille -- run hello-world --set name=Ada --watch\n'));
     assert.ok(text.includes(`/opt/temporal workflow start --type helloWorld --task-queue cedille-workflows --input '{"name":"Ada"}' --address 127.0.0.1:7233\n`));
     assert.ok(text.includes('http://127.0.0.1:8233/namespaces/default/workflows/start-workflow?workflowType=helloWorld&taskQueue=cedille-workflows'));
   });
