@@ -9,6 +9,7 @@ import { tmpdir, cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { startDevServer } from '../infra/tools/temporal-dev-server.ts';
 import { buildWorkflowBundle } from '../worker/bundle.ts';
+import { ensureChromium } from '../infra/tools/chromium.ts';
 
 function testFiles(paths: string[]): string[] {
   const out: string[] = [];
@@ -21,6 +22,8 @@ function testFiles(paths: string[]): string[] {
 }
 
 const files = testFiles(process.argv.slice(2));
+// Only browser tests need Chromium; install it (as root) before any server starts.
+const chromium = files.some((f) => f.endsWith('approval-page.test.ts')) ? await ensureChromium() : undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'cedille-test-'));
 const server = await startDevServer();
 const cleanup = async () => {
@@ -47,6 +50,7 @@ try {
           TEMPORAL_NAMESPACE: server.namespace,
           CEDILLE_WORKFLOW_BUNDLE: bundlePath,
           CEDILLE_TEST_SCRATCH: scratch,
+          ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
         },
       },
     );

@@ -7,7 +7,7 @@ import { toolsDir } from './paths.ts';
 import { run, say } from './run.ts';
 import { TOOL_VERSIONS } from './versions.ts';
 
-function onPath(name: string, env = process.env): string | undefined {
+export function onPath(name: string, env = process.env): string | undefined {
   for (const dir of (env.PATH ?? '').split(delimiter)) {
     const candidate = join(dir, name);
     if (dir && existsSync(candidate)) return candidate;
