@@ -9,6 +9,8 @@ export interface ActivityContext {
   /** Stable key for this activity call across retries: use it for idempotency (deterministic names, dedupe). */
   idempotencyKey: string;
   heartbeat(details?: unknown): void;
+  /** The details of the last heartbeat of a previous attempt (Temporal's), to resume from; undefined on a first attempt. */
+  heartbeatDetails?: unknown;
   /** Aborted when the activity is cancelled or times out (heartbeat-based activities). */
   signal: AbortSignal;
   log: { info(msg: string, meta?: Record<string, unknown>): void; warn(msg: string, meta?: Record<string, unknown>): void };

@@ -20,6 +20,7 @@ function contextFor(ctx: Context): ActivityContext {
     attempt: info.attempt,
     idempotencyKey: `${info.workflowExecution?.workflowId ?? 'standalone'}/${info.activityId}`,
     heartbeat: (details) => ctx.heartbeat(details),
+    heartbeatDetails: info.heartbeatDetails,
     signal: ctx.cancellationSignal,
     log: {
       info: (msg, meta) => ctx.log.info(msg, meta),
