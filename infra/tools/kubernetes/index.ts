@@ -1,0 +1,155 @@
+// The local cluster's binaries (infra/cluster/): kube-apiserver, kube-controller-manager, kube-scheduler
+// and etcd built from this directory's go.mod (k8s.io/kubernetes with its staging modules replaced by
+// their published versions), and kwok (`go install`). Each one: its env override (KUBE_APISERVER_PATH,
+// KUBE_CONTROLLER_MANAGER_PATH, KUBE_SCHEDULER_PATH, ETCD_PATH, KWOK_PATH) wins; otherwise the pinned
+// build under the tools cache, built on first use with the local Go toolchain (`go` on PATH or $GO).
+// Idempotent and offline-safe: once built (a marker file says so), nothing runs Go or touches the network.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { toolsDir } from '../paths.ts';
+import { run, say } from '../run.ts';
+import { onPath } from '../temporal.ts';
+import { TOOL_VERSIONS } from '../versions.ts';
+
+/** This directory: the Go module the control plane is built from. */
+export const KUBE_TOOLS_MODULE_DIR = fileURLToPath(new URL('.', import.meta.url));
+
+export type KubeBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd';
+export type ClusterBinary = KubeBinary | 'kwok';
+export type ClusterTools = Record<ClusterBinary, string>;
+
+/** The environment variable that overrides each binary. */
+export const TOOL_ENV: Record<ClusterBinary, string> = {
+  'kube-apiserver': 'KUBE_APISERVER_PATH',
+  'kube-controller-manager': 'KUBE_CONTROLLER_MANAGER_PATH',
+  'kube-scheduler': 'KUBE_SCHEDULER_PATH',
+  etcd: 'ETCD_PATH',
+  kwok: 'KWOK_PATH',
+};
+
+const PACKAGES: Record<KubeBinary, string> = {
+  'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
+  'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
+  'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+  etcd: 'go.etcd.io/etcd/server/v3',
+};
+const KUBE_BINARIES = Object.keys(PACKAGES) as KubeBinary[];
+
+/** The version the Kubernetes binaries report (`/version`, `--version`), stamped as `make` would. */
+export function kubeVersionLdflags(version: string = TOOL_VERSIONS.kubernetes): string {
+  const [major, minor] = version.split('.');
+  const pkg = 'k8s.io/component-base/version';
+  return [
+    '-s',
+    '-w',
+    `-X ${pkg}.gitVersion=v${version}`,
+    `-X ${pkg}.gitMajor=${major}`,
+    `-X ${pkg}.gitMinor=${minor}`,
+    `-X ${pkg}.gitTreeState=clean`,
+    `-X ${pkg}.buildDate=1970-01-01T00:00:00Z`,
+  ].join(' ');
+}
+
+/**
+ * The cache directory of the Kubernetes build: named by version and a digest of go.mod + go.sum, so
+ * any change to the module (a bump, a new replace) builds afresh instead of reusing stale binaries.
+ */
+export function pinnedKubeDir(env = process.env): string {
+  const digest = createHash('sha256');
+  for (const f of ['go.mod', 'go.sum', 'tools.go']) digest.update(readFileSync(join(KUBE_TOOLS_MODULE_DIR, f)));
+  digest.update(kubeVersionLdflags());
+  return join(toolsDir(env), `kubernetes-${TOOL_VERSIONS.kubernetes}-${digest.digest('hex').slice(0, 10)}`);
+}
+
+export function pinnedKwokDir(env = process.env): string {
+  return join(toolsDir(env), `kwok-${TOOL_VERSIONS.kwok}`);
+}
+
+function override(name: ClusterBinary, env: NodeJS.ProcessEnv): string | undefined {
+  const variable = TOOL_ENV[name];
+  const value = env[variable];
+  if (!value) return undefined;
+  if (!existsSync(value)) throw new Error(`${variable}=${value} does not exist`);
+  return value;
+}
+
+function goBinary(env: NodeJS.ProcessEnv): string {
+  const go = env.GO || onPath('go', env);
+  if (!go) {
+    throw new Error(
+      'building the local cluster needs Go >= 1.25 (`go` on PATH or $GO), or prebuilt binaries in ' +
+        Object.values(TOOL_ENV).join(', '),
+    );
+  }
+  return go;
+}
+
+/** Builds into a temp dir next to `dir` and renames it into place, so a half build is never used. */
+async function buildInto(dir: string, what: string, build: (tmp: string) => Promise<void>): Promise<void> {
+  mkdirSync(join(dir, '..'), { recursive: true });
+  const tmp = mkdtempSync(`${dir}.partial-`);
+  const started = Date.now();
+  try {
+    await build(tmp);
+    writeFileSync(join(tmp, '.installed'), `${what}\n`);
+    rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    if (existsSync(join(dir, '.installed'))) return; // another process finished the same build first
+    throw err;
+  }
+  say(`${what} ready in ${dir} (${Math.round((Date.now() - started) / 1000)} s)`);
+}
+
+async function ensureKubeBuild(env: NodeJS.ProcessEnv): Promise<string> {
+  const dir = pinnedKubeDir(env);
+  if (existsSync(join(dir, '.installed'))) return dir;
+  const go = goBinary(env);
+  const what = `Kubernetes v${TOOL_VERSIONS.kubernetes} (${KUBE_BINARIES.join(', ')}; etcd v${TOOL_VERSIONS.etcd})`;
+  say(`building ${what} from ${KUBE_TOOLS_MODULE_DIR}go.mod into ${dir}`);
+  say('first build only: downloads the modules from the Go proxy and compiles for several minutes');
+  const goEnv = { ...env, CGO_ENABLED: '0', GOFLAGS: '-mod=readonly' };
+  await buildInto(dir, what, async (tmp) => {
+    const flags = ['build', '-trimpath'];
+    const k8s = KUBE_BINARIES.filter((b) => b !== 'etcd');
+    await run(go, [...flags, '-ldflags', kubeVersionLdflags(), '-o', `${tmp}/`, ...k8s.map((b) => PACKAGES[b])], {
+      cwd: KUBE_TOOLS_MODULE_DIR,
+      env: goEnv,
+    });
+    await run(go, [...flags, '-ldflags', '-s -w', '-o', join(tmp, 'etcd'), PACKAGES.etcd], { cwd: KUBE_TOOLS_MODULE_DIR, env: goEnv });
+  });
+  return dir;
+}
+
+async function ensureKwok(env: NodeJS.ProcessEnv): Promise<string> {
+  const dir = pinnedKwokDir(env);
+  const bin = join(dir, 'kwok');
+  if (existsSync(join(dir, '.installed'))) return bin;
+  const go = goBinary(env);
+  const what = `kwok v${TOOL_VERSIONS.kwok}`;
+  say(`installing ${what} (go install sigs.k8s.io/kwok/cmd/kwok) into ${dir}`);
+  await buildInto(dir, what, (tmp) =>
+    run(go, ['install', '-trimpath', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@v${TOOL_VERSIONS.kwok}`], {
+      env: { ...env, CGO_ENABLED: '0', GOFLAGS: '', GOBIN: tmp },
+    }),
+  );
+  return bin;
+}
+
+/** Every binary the local cluster runs, building the pinned ones that no override replaces. */
+export async function ensureClusterTools(env = process.env): Promise<ClusterTools> {
+  const tools: Partial<ClusterTools> = {};
+  for (const name of Object.keys(TOOL_ENV) as ClusterBinary[]) {
+    const found = override(name, env);
+    if (found) tools[name] = found;
+  }
+  if (KUBE_BINARIES.some((b) => !tools[b])) {
+    const dir = await ensureKubeBuild(env);
+    for (const b of KUBE_BINARIES) tools[b] ??= join(dir, b);
+  }
+  tools.kwok ??= await ensureKwok(env);
+  return tools as ClusterTools;
+}
