@@ -12,6 +12,14 @@ export interface BannerInfo {
   tokens: DevTokens;
   /** How to invoke the `temporal` CLI (a full path when it is not on PATH). */
   cli: string;
+  /** The Kubernetes cluster the worker's activities use, if any. */
+  kubernetes?: { kubeconfig: string; server?: string; local: boolean };
+}
+
+function kubernetesLine(k: BannerInfo['kubernetes']): string {
+  if (!k) return '(none: `npm start -- --local-cluster` runs a local one, or set KUBECONFIG)';
+  if (!k.local) return `KUBECONFIG=${k.kubeconfig}   (not managed here)`;
+  return `KUBECONFIG=${k.kubeconfig}   (local cluster ${k.server}, kwok nodes; kubectl works with it)`;
 }
 
 export function banner(b: BannerInfo): string {
@@ -28,6 +36,7 @@ export function banner(b: BannerInfo): string {
     `  API docs        ${b.apiUrl}/docs`,
     `  Admin token     ${b.tokens.admin}   (dev-admin: everything but approving)`,
     `  Approver token  ${b.tokens.approver}   (dev-approver: operator, groups ets-it, sre, admins)`,
+    `  Kubernetes      ${kubernetesLine(b.kubernetes)}`,
     `  Data            ${b.dataDir}`,
     'Try it, the built-in helloWorld workflow with input {"name":"Ada"}:',
     ...(startForm ? [`  in the UI      ${startForm}`] : []),

@@ -3,6 +3,9 @@
 // with TEMPORAL_ADDRESS it connects there and starts no server. SIGINT/SIGTERM stop what it started:
 // the worker drains (the Temporal runtime also reacts to these signals), then the API, the
 // connection and the dev server close in reverse order of start.
+// Kubernetes: with KUBECONFIG the activities use that cluster; with `--local-cluster` (or
+// CEDILLE_LOCAL_CLUSTER=1) and no KUBECONFIG it runs a local one (infra/cluster/: etcd, kube-apiserver,
+// controllers, kwok nodes) kept in <data dir>/cluster, and exports its KUBECONFIG to the worker.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -11,6 +14,7 @@ import { buildApi } from '../../api/app.ts';
 import { apiConfigFromEnv, DEFAULT_API_PORT } from '../../api/config.ts';
 import { ensureSearchAttributes } from '../../worker/search-attributes.ts';
 import { createWorker } from '../../worker/worker.ts';
+import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
 import { portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
@@ -76,6 +80,23 @@ async function start(): Promise<Promise<void>> {
     await registerSearchAttributes(address, namespace);
   }
 
+  let kubernetes: { kubeconfig: string; server?: string; local: boolean } | undefined;
+  if (env.KUBECONFIG) {
+    kubernetes = { kubeconfig: env.KUBECONFIG, local: false };
+  } else if (process.argv.includes('--local-cluster') || /^(1|true|yes)$/i.test(env.CEDILLE_LOCAL_CLUSTER ?? '')) {
+    const clusterDir = join(dir, 'cluster');
+    say(`starting the local Kubernetes cluster (first start builds it: minutes; logs: ${join(clusterDir, 'logs')})`);
+    const cluster = await startLocalCluster({
+      dataDir: clusterDir,
+      apiServerPort: await portOrFree(6443),
+      signal: stopping.signal,
+      log: (msg) => say(`cluster: ${msg}`),
+    });
+    undo.push(() => cluster.stop());
+    env.KUBECONFIG = cluster.kubeconfigPath; // the worker's Kubernetes activities read it
+    kubernetes = { kubeconfig: cluster.kubeconfigPath, server: cluster.server, local: true };
+  }
+
   const connection = await NativeConnection.connect({ address });
   undo.push(() => connection.close());
   say('starting the worker');
@@ -110,6 +131,7 @@ async function start(): Promise<Promise<void>> {
       dataDir: dir,
       tokens: config.tokens,
       cli,
+      kubernetes,
     }),
   );
   return running;
