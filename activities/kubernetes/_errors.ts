@@ -1,7 +1,10 @@
 // Error classification shared by the kubernetes.* activities: what Temporal should retry and what
 // fails the step at once, with the API server's own words.
 //   retryable:     409 (not an apply conflict), 429 (after Retry-After), 5xx, network errors, timeouts
-//   non-retryable: apply conflicts (ApplyConflict), 400, 401, 403, 404, 422, other 4xx, unknown kinds
+//   non-retryable: apply conflicts (ApplyConflict), 400, 401, 403, 404, 422, other 4xx, unknown kinds, and
+//                  the 500 server-side apply answers for a manifest that does not fit the schema ("failed to
+//                  create typed patch object ...: field not declared in schema"), typed Invalid: retrying
+//                  cannot fix the manifest
 // The failure type is the Status reason (Forbidden, NotFound, Invalid, ...) when the server gave one.
 import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
@@ -99,6 +102,9 @@ export function kubeFailure(err: unknown, what: string): ApplicationFailure {
     const details = [{ code, reason, ...(st?.details?.causes ? { causes: st.details.causes } : {}) }];
     if (code === 409 && isApplyConflict(err)) {
       return ApplicationFailure.create({ message, type: 'ApplyConflict', nonRetryable: true, details });
+    }
+    if (code === 500 && /^failed to create typed patch object/.test(st?.message ?? '')) {
+      return ApplicationFailure.create({ message: `${what}: Invalid: ${serverMessage}`, type: 'Invalid', nonRetryable: true, details });
     }
     if (code === 409 || code === 429 || code >= 500) {
       const delay = code === 429 || code === 503 ? retryAfterMs(err) : undefined;

@@ -23,6 +23,11 @@ describe('kubeFailure', () => {
     ['AlreadyExists', apiError(409, status(409, 'AlreadyExists', 'namespaces "x" already exists')), { type: 'AlreadyExists', retryable: true, message: /already exists/ }],
     ['429 with Retry-After', apiError(429, status(429, 'TooManyRequests', 'too many requests'), { 'retry-after': '7' }), { type: 'TooManyRequests', retryable: true, message: /too many requests/, delay: 7000 }],
     ['500', apiError(500, status(500, 'InternalError', 'etcdserver: request timed out')), { type: 'InternalError', retryable: true, message: /etcdserver/ }],
+    [
+      'SSA schema mismatch (a 500 from the server)',
+      apiError(500, status(500, 'InternalError', 'failed to create typed patch object (ns/x; /v1, Kind=ConfigMap): .dataa: field not declared in schema')),
+      { type: 'Invalid', retryable: false, message: /Invalid: failed to create typed patch object .*\.dataa: field not declared in schema/ },
+    ],
     ['503 without a Status body', apiError(503, 'service unavailable'), { type: 'ServiceUnavailable', retryable: true, message: /service unavailable/ }],
     ['504', apiError(504, status(504, 'Timeout', 'the server was unable to return a response in the time allotted')), { type: 'Timeout', retryable: true, message: /time allotted/ }],
     ['400', apiError(400, status(400, 'BadRequest', 'error decoding patch: json: cannot unmarshal')), { type: 'BadRequest', retryable: false, message: /cannot unmarshal/ }],
