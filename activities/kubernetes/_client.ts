@@ -128,6 +128,18 @@ export class KubeClient {
     return { object: res.body, created: res.status === 201 };
   }
 
+  /** A JSON merge patch of an object or one of its subresources (e.g. `scale`). */
+  async mergePatch(ref: ObjectRef, body: unknown, opts: { subresource?: string; signal?: AbortSignal } = {}): Promise<KObject> {
+    const path = await this.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
+    const res = await this.api.raw<KObject>(HttpMethod.PATCH, opts.subresource ? `${path}/${opts.subresource}` : path, {
+      query: { fieldManager: FIELD_MANAGER },
+      body,
+      contentType: PatchStrategy.MergePatch,
+      signal: opts.signal,
+    });
+    return res.body;
+  }
+
   async get(ref: ObjectRef, signal?: AbortSignal): Promise<KObject> {
     const path = await this.path(ref.apiVersion, ref.kind, ref.namespace, ref.name);
     return (await this.api.raw<KObject>(HttpMethod.GET, path, { signal })).body;

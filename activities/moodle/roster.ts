@@ -30,7 +30,7 @@ export default defineActivity({
   input: z.strictObject({
     url: z.url().describe('Moodle site root'),
     courseId: z.int().positive(),
-    groupId: z.int().positive().optional(),
+    groupId: z.int().min(0).default(0).describe('A group of the course; 0: every student of the course'),
     tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('MOODLE_TOKEN').describe('Environment variable of the worker holding the web service token'),
     pageSize: z.int().min(1).max(1000).default(200),
   }),

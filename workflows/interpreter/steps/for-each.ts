@@ -2,7 +2,7 @@
 // that lets an operator re-run only the failed items. Small fan-outs run inline; large ones are
 // split into batch child workflows (see ../batch.ts) so that no execution's history grows past
 // Temporal's limits, whatever the number of items.
-import { ApplicationFailure, condition, executeChild, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, executeChild, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
 import type { ForEachStepC } from '../../dsl/compiled.ts';
 import type { FanOutView } from '../graph.ts';
 import { describeError } from '../errors.ts';
@@ -120,6 +120,17 @@ function referencedSteps(step: ForEachStepC, frame: Frame): Frame['steps'] {
   return Object.fromEntries(Object.entries(frame.steps).filter(([id]) => text.includes(`steps.${id}`)));
 }
 
+/**
+ * The entries of `values` (inputs or vars) the body mentions as `<root>.<key>`; all of them if it
+ * uses `<root>` as a whole. A roster uploaded as input must not be copied into every batch child.
+ */
+function referenced(values: unknown, root: 'inputs' | 'vars', step: ForEachStepC): unknown {
+  if (!values || typeof values !== 'object' || Array.isArray(values)) return values;
+  const text = JSON.stringify([step.steps, step.output]);
+  if (new RegExp(`\\b${root}\\b(?!\\.)`).test(text)) return values;
+  return Object.fromEntries(Object.entries(values).filter(([key]) => text.includes(`${root}.${key}`)));
+}
+
 async function runBatches(
   step: ForEachStepC,
   frame: Frame,
@@ -131,17 +142,23 @@ async function runBatches(
 ): Promise<void> {
   const batches: number[][] = [];
   for (let i = 0; i < indices.length; i += plan.batchSize) batches.push(indices.slice(i, i + plan.batchSize));
+  // Histories recorded before this patch gave every batch child all inputs and variables.
+  const onlyReferenced = patched('batch-children-get-referenced-values-only');
   const base = {
     definition: ix.definition,
     step,
     path: frame.path,
     round: opts.round,
     concurrency: plan.concurrencyPerChild,
-    inputs: ix.run.inputs,
+    inputs: onlyReferenced ? referenced(ix.run.inputs, 'inputs', step) : ix.run.inputs,
     workflow: ix.run.workflow,
     ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}),
     ...(ix.run.batchEventLimit ? { eventLimit: ix.run.batchEventLimit } : {}),
-    frame: { steps: referencedSteps(step, frame), vars: frame.vars, ...(frame.locals ? { locals: frame.locals } : {}) },
+    frame: {
+      steps: referencedSteps(step, frame),
+      vars: onlyReferenced ? (referenced(frame.vars, 'vars', step) as Frame['vars']) : frame.vars,
+      ...(frame.locals ? { locals: frame.locals } : {}),
+    },
     done: [],
   } satisfies Omit<BatchInput, 'items'>;
   let next = 0;

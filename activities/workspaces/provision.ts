@@ -1,0 +1,57 @@
+// One student's workspace, every object in one server-side apply: namespace (labels
+// course/student/term), quota, limits, network isolation, home PVC, the workspace, its Service and
+// TLS Ingress, and the student's RoleBinding. Idempotent; the workflow owns these objects, so it
+// takes back fields changed by hand (force), e.g. a workspace scaled to zero when the student left.
+import { z } from 'zod';
+import { defineActivity } from '../define.ts';
+import { kube } from '../kubernetes/_client.ts';
+import { classified } from '../kubernetes/_errors.ts';
+import { workspaceManifests, workspaceNamespace, type Manifest } from '../kubernetes/builders/index.ts';
+import { Course, Profile, Student, courseKey, studentKey, STUDENT_ID_ANNOTATION } from './_params.ts';
+
+export default defineActivity({
+  name: 'workspaces.provision',
+  description: "Creates or updates one student's workspace (namespace, quota, limits, network policy, PVC, workspace, Service, Ingress, RoleBinding).",
+  input: z.strictObject({
+    course: Course,
+    student: Student,
+    profile: Profile,
+    domain: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a DNS domain').describe('Workspaces are served at <namespace>.<domain>'),
+    clusterIssuer: z.string().default('letsencrypt'),
+    ingressControllerNamespace: z.string().default('projectcontour'),
+    suspended: z.boolean().default(false),
+  }),
+  output: z.object({ studentId: z.string(), namespace: z.string(), url: z.string(), created: z.int(), objects: z.int() }),
+  async handler({ course, student, profile, domain, clusterIssuer, ingressControllerNamespace, suspended }, ctx) {
+    const manifests: Manifest[] = workspaceManifests({
+      course: courseKey(course),
+      student: studentKey(student),
+      term: course.term,
+      image: profile.image,
+      port: profile.port,
+      resources: { requests: { cpu: profile.cpu.request, memory: profile.memory.request }, limits: { cpu: profile.cpu.limit, memory: profile.memory.limit } },
+      storage: { size: profile.storage, storageClassName: profile.storageClass },
+      domain,
+      clusterIssuer,
+      ingressControllerNamespace,
+      user: student.email,
+      suspended,
+      ...(profile.readinessPath ? { readinessPath: profile.readinessPath } : {}),
+      ...(profile.mountPath ? { mountPath: profile.mountPath } : {}),
+    });
+    const ns = manifests[0]!;
+    (ns.metadata as { annotations?: Record<string, string> }).annotations = { [STUDENT_ID_ANNOTATION]: student.id, 'cedille.etsmtl.ca/student-email': student.email };
+    const client = kube();
+    let created = 0;
+    for (const [i, m] of manifests.entries()) {
+      const meta = m.metadata as { name: string; namespace?: string };
+      const { created: isNew } = await classified(`apply ${m.kind} ${meta.namespace ? `${meta.namespace}/` : ''}${meta.name}`, ctx.signal, () =>
+        client.apply(m as Parameters<typeof client.apply>[0], { force: true, signal: ctx.signal }),
+      );
+      if (isNew) created++;
+      ctx.heartbeat({ applied: i + 1, of: manifests.length });
+    }
+    const namespace = workspaceNamespace(courseKey(course), studentKey(student));
+    return { studentId: student.id, namespace, url: `https://${namespace}.${domain}/`, created, objects: manifests.length };
+  },
+});
