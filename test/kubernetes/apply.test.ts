@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import apply from '../../activities/kubernetes/apply.ts';
 import ensureNamespace from '../../activities/kubernetes/ensureNamespace.ts';
 import { testNamespace } from '../support/cluster.ts';
+import { service, statefulSet, workspaceSelector } from '../../activities/kubernetes/builders/index.ts';
 import { activityFailure, adminClient, callActivity } from './_support.ts';
 
 type ApplyOut = { objects: { apiVersion: string; kind: string; namespace?: string; name: string; uid: string; resourceVersion: string; created: boolean }[] };
@@ -83,6 +84,19 @@ describe('kubernetes.apply', { concurrency: true }, () => {
     const g = await activityFailure(apply, { manifests: [{ apiVersion: 'v1', kind: 'Nonsense', metadata: { name: 'x', namespace: ns } }] });
     assert.equal(g.type, 'UnknownKind');
     assert.equal(g.nonRetryable, true);
+  });
+});
+
+describe('builders on the real API server', () => {
+  it('the StatefulSet variant and its headless-style Service are accepted', async () => {
+    const ns = await testNamespace('sts');
+    const resources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '500m', memory: '512Mi' } };
+    const manifests = [
+      service({ namespace: ns, name: 'workspace', port: 80, selector: workspaceSelector('workspace') }),
+      statefulSet({ namespace: ns, name: 'workspace', serviceName: 'workspace', image: 'jupyter/base-notebook:2024-01-01', port: 8888, resources, storage: { size: '1Gi', storageClassName: 'mayastor' } }),
+    ];
+    const out = (await callActivity(apply, { manifests })) as ApplyOut;
+    assert.deepEqual(out.objects.map((o) => [o.kind, o.created]), [['Service', true], ['StatefulSet', true]]);
   });
 });
 

@@ -8,6 +8,7 @@ import {
   LABEL_STUDENT,
   LABEL_TERM,
   isDnsLabel,
+  statefulSet,
   workspaceManifests,
   workspaceNamespace,
   type Manifest,
@@ -117,6 +118,18 @@ describe('workspace builders', () => {
     assert.deepEqual(rb.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' });
     assert.deepEqual(rb.subjects, [{ kind: 'User', name: params.user, apiGroup: 'rbac.authorization.k8s.io' }]);
     assert.ok(isDnsLabel(rb.metadata.name));
+  });
+
+  it('StatefulSet variant: the home volume from a claim template, kept on scale-down and deletion', () => {
+    const sts = statefulSet({ namespace: ns, name: 'workspace', serviceName: 'workspace', image: params.image, port: 8080, resources: params.resources, storage: params.storage }) as Manifest & { spec: Record<string, any> }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    assert.equal(sts.kind, 'StatefulSet');
+    assert.equal(sts.spec.serviceName, 'workspace');
+    assert.equal(sts.spec.template.spec.volumes, undefined);
+    assert.equal(sts.spec.template.spec.containers[0].volumeMounts[0].name, 'home');
+    assert.deepEqual(sts.spec.volumeClaimTemplates[0].metadata, { name: 'home' });
+    assert.equal(sts.spec.volumeClaimTemplates[0].spec.storageClassName, 'mayastor');
+    assert.deepEqual(sts.spec.persistentVolumeClaimRetentionPolicy, { whenScaled: 'Retain', whenDeleted: 'Retain' });
+    assert.equal(sts.spec.strategy, undefined);
   });
 
   it('is pure: same input, same output; distinct students, distinct namespaces', () => {

@@ -11,6 +11,7 @@ export {
   resourceQuota,
   roleBinding,
   service,
+  statefulSet,
   workspaceQuota,
   workspaceSelector,
   type IngressParams,

@@ -160,6 +160,33 @@ export function deployment(p: WorkspaceDeployment): Manifest {
   };
 }
 
+/**
+ * The workspace as a StatefulSet instead: one replica whose home volume comes from a volume claim
+ * template (`home-<name>-0`, made by the StatefulSet controller and kept when it scales to zero).
+ */
+export function statefulSet(p: Omit<WorkspaceDeployment, 'pvcName'> & { serviceName: string; storage: { size: string; storageClassName: string } }): Manifest {
+  const { spec, metadata } = deployment({ ...p, pvcName: 'home' }) as Manifest & { spec: { replicas: number; selector: unknown; template: { spec: { volumes?: unknown } & Record<string, unknown> } & Record<string, unknown> } };
+  const { volumes: _fromPvc, ...podSpec } = spec.template.spec;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata,
+    spec: {
+      replicas: spec.replicas,
+      serviceName: p.serviceName,
+      selector: spec.selector,
+      template: { ...spec.template, spec: podSpec },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'home' },
+          spec: { accessModes: ['ReadWriteOnce'], storageClassName: p.storage.storageClassName, resources: { requests: { storage: p.storage.size } } },
+        },
+      ],
+      persistentVolumeClaimRetentionPolicy: { whenScaled: 'Retain', whenDeleted: 'Retain' },
+    },
+  };
+}
+
 export function service(p: { namespace: string; name: string; port: number; targetPort?: number | string; selector: Labels; labels?: Labels }): Manifest {
   return {
     apiVersion: 'v1',
