@@ -26,19 +26,27 @@ export type Profile = z.infer<typeof Profile>;
 
 export { Student };
 
+// Course codes, terms and student ids are case-insensitive at ÉTS (LOG680 = log680; the roster check
+// already treats ids so): lower-casing them keeps names and labels readable (dnsLabel would otherwise
+// add a hash to keep the case information).
+
 /** The course as workspace labels see it: code plus section (a section is its own class). */
 export function courseKey(c: Course): string {
-  return c.section ? `${c.code}-${c.section}` : c.code;
+  return (c.section ? `${c.code}-${c.section}` : c.code).toLowerCase();
+}
+
+export function termKey(c: Course): string {
+  return c.term.toLowerCase();
 }
 
 /** The student part of the namespace name: the username when there is one, else the id. */
 export function studentKey(s: z.infer<typeof Student>): string {
-  return s.username || s.id;
+  return (s.username || s.id).toLowerCase();
 }
 
 /** Label selector of every workspace namespace of a class. */
 export function classSelector(c: Course): string {
-  return `${LABEL_COURSE}=${dnsLabel(courseKey(c))},${LABEL_TERM}=${dnsLabel(c.term)}`;
+  return `${LABEL_COURSE}=${dnsLabel(courseKey(c))},${LABEL_TERM}=${dnsLabel(termKey(c))}`;
 }
 
 /** Annotation keeping the roster id of a namespace's student (labels are DNS-safe, ids may not be). */

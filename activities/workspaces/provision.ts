@@ -7,7 +7,7 @@ import { defineActivity } from '../define.ts';
 import { kube } from '../kubernetes/_client.ts';
 import { classified } from '../kubernetes/_errors.ts';
 import { workspaceManifests, workspaceNamespace, type Manifest } from '../kubernetes/builders/index.ts';
-import { Course, Profile, Student, courseKey, studentKey, STUDENT_ID_ANNOTATION } from './_params.ts';
+import { Course, Profile, Student, courseKey, studentKey, termKey, STUDENT_ID_ANNOTATION } from './_params.ts';
 
 export default defineActivity({
   name: 'workspaces.provision',
@@ -26,7 +26,7 @@ export default defineActivity({
     const manifests: Manifest[] = workspaceManifests({
       course: courseKey(course),
       student: studentKey(student),
-      term: course.term,
+      term: termKey(course),
       image: profile.image,
       port: profile.port,
       resources: { requests: { cpu: profile.cpu.request, memory: profile.memory.request }, limits: { cpu: profile.cpu.limit, memory: profile.memory.limit } },

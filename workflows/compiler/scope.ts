@@ -1,6 +1,6 @@
 // Which steps an expression may reference. A step sees the steps that finished before it: earlier
 // siblings in its sequence, its ancestors' earlier siblings, and everything inside earlier
-// sequence/parallel/if/switch blocks (branch steps may not have run: `has(steps.x)` tells). It does
+// sequence/parallel/if/switch blocks (branch steps may not have run: a skipped step has status `skipped` and no output, so `has(steps.x.output)` tells). It does
 // not see sibling parallel branches, itself, later steps, the inside of a forEach body from outside
 // (only the forEach step), or compensation steps from outside their compensate list.
 import type { Environment } from '@marcbachmann/cel-js';
