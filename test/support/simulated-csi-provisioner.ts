@@ -27,7 +27,9 @@ export async function startSimulatedCsiProvisioner(storageClasses: string[] = ['
   const seen = new Set<string>();
   const provision = async (pvc: V1PersistentVolumeClaim) => {
     const uid = pvc.metadata?.uid;
-    if (!uid || seen.has(uid) || pvc.spec?.volumeName || !storageClasses.includes(pvc.spec?.storageClassName ?? '')) return;
+    const { namespace, name } = pvc.metadata ?? {};
+    const storageClassName = pvc.spec?.storageClassName ?? '';
+    if (!uid || !namespace || !name || seen.has(uid) || pvc.spec?.volumeName || !storageClasses.includes(storageClassName)) return;
     seen.add(uid);
     await core
       .createPersistentVolume({
@@ -36,10 +38,10 @@ export async function startSimulatedCsiProvisioner(storageClasses: string[] = ['
           spec: {
             capacity: { storage: pvc.spec?.resources?.requests?.storage ?? '1Gi' },
             accessModes: pvc.spec?.accessModes ?? ['ReadWriteOnce'],
-            storageClassName: pvc.spec?.storageClassName!,
+            storageClassName,
             persistentVolumeReclaimPolicy: 'Retain',
             hostPath: { path: `/simulated/${uid}` },
-            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata?.namespace!, name: pvc.metadata?.name!, uid },
+            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace, name, uid },
           },
         },
       })
