@@ -71,13 +71,25 @@ async function waitReady(child: ChildProcess, timeoutMs: number): Promise<void> 
   });
 }
 
-/** Starts bench/worker-process.ts on the bench bundle (written to a temp file) and waits for "ready". */
-export async function startChildWorker(opts: { address: string; namespace: string; taskQueue: string; tuning: CreateWorkerOptions['tuning'] }): Promise<ChildWorker> {
+/**
+ * Starts bench/worker-process.ts on the bench bundle (written to a temp file) and waits for "ready".
+ * `definitions`: serve the built-in definitions' workflow types (e.g. `classWorkspaces`); `env`: extra
+ * environment of the worker (e.g. KUBECONFIG for the kubernetes.* activities).
+ */
+export async function startChildWorker(opts: {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  tuning: CreateWorkerOptions['tuning'];
+  definitions?: boolean;
+  env?: NodeJS.ProcessEnv;
+}): Promise<ChildWorker> {
   const dir = mkdtempSync(join(tmpdir(), 'cedille-bench-'));
   const bundlePath = join(dir, 'workflow-bundle.js');
   writeFileSync(bundlePath, (await benchBundle()).code);
   const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, opts.address, opts.namespace, opts.taskQueue, bundlePath, JSON.stringify(opts.tuning ?? {})], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...opts.env, ...(opts.definitions ? { CEDILLE_BENCH_DEFINITIONS: '1' } : {}) },
   });
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const stop = async (graceMs = 15_000) => {

@@ -87,7 +87,7 @@ async function promisePool(count: number, concurrency: number): Promise<number> 
   return performance.now() - t0;
 }
 
-interface Execution {
+export interface Execution {
   workflowId: string;
   runId: string;
   type: string;
@@ -96,7 +96,7 @@ interface Execution {
 }
 
 /** Every execution whose workflow id starts with the parent's (children ids are `<parent>/<step>/r<round>/b<k>`). */
-async function executions(client: Client, parentId: string, expectAtLeast: number): Promise<Execution[]> {
+export async function executions(client: Client, parentId: string, expectAtLeast: number): Promise<Execution[]> {
   const query = `WorkflowId STARTS_WITH "${parentId}"`;
   let found: { workflowId: string; runId: string; type: string; closed: boolean }[] = [];
   const deadline = Date.now() + 30_000;

@@ -5,6 +5,7 @@
 //
 // Hosts the bench bundle (interpreter + hand-written baselines, prebuilt at <bundlePath>) and the
 // catalog, with the given tuning. Prints "ready" on stdout once polling; SIGTERM shuts it down.
+// CEDILLE_BENCH_DEFINITIONS=1: the built-in definitions' workflow types too (e.g. `classWorkspaces`).
 import { NativeConnection } from '@temporalio/worker';
 import { createWorker, type CreateWorkerOptions } from '../worker/worker.ts';
 import { quietRuntime } from './common.ts';
@@ -22,7 +23,7 @@ const worker = await createWorker({
   namespace,
   taskQueue,
   workflowBundle: { codePath: bundlePath },
-  registry: { getByWorkflowType: () => undefined },
+  ...(process.env.CEDILLE_BENCH_DEFINITIONS === '1' ? {} : { registry: { getByWorkflowType: () => undefined } }),
   ...(tuningJson ? { tuning: JSON.parse(tuningJson) as CreateWorkerOptions['tuning'] } : {}),
 });
 const running = worker.run();

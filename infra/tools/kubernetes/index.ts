@@ -1,8 +1,9 @@
-// The local cluster's binaries (infra/cluster/): kube-apiserver, kube-controller-manager, kube-scheduler
-// and etcd built from this directory's go.mod (k8s.io/kubernetes with its staging modules replaced by
-// their published versions), and kwok (`go install`). Each one: its env override (KUBE_APISERVER_PATH,
-// KUBE_CONTROLLER_MANAGER_PATH, KUBE_SCHEDULER_PATH, ETCD_PATH, KWOK_PATH) wins; otherwise the pinned
-// build under the tools cache, built on first use with the local Go toolchain (`go` on PATH or $GO).
+// The local cluster's binaries (infra/cluster/): kube-apiserver, kube-controller-manager, kube-scheduler,
+// etcd and kubectl (benchmarks, manual pokes) built from this directory's go.mod (k8s.io/kubernetes with
+// its staging modules replaced by their published versions), and kwok (`go install`). Each one: its env
+// override (KUBE_APISERVER_PATH, KUBE_CONTROLLER_MANAGER_PATH, KUBE_SCHEDULER_PATH, KUBECTL_PATH,
+// ETCD_PATH, KWOK_PATH) wins; otherwise the pinned build under the tools cache, built on first use with
+// the local Go toolchain (`go` on PATH or $GO).
 // Idempotent and offline-safe: once built (a marker file says so), nothing runs Go or touches the network.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { TOOL_VERSIONS } from '../versions.ts';
 /** This directory: the Go module the control plane is built from. */
 export const KUBE_TOOLS_MODULE_DIR = fileURLToPath(new URL('.', import.meta.url));
 
-export type KubeBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'etcd';
+export type KubeBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'etcd';
 export type ClusterBinary = KubeBinary | 'kwok';
 export type ClusterTools = Record<ClusterBinary, string>;
 
@@ -25,6 +26,7 @@ export const TOOL_ENV: Record<ClusterBinary, string> = {
   'kube-apiserver': 'KUBE_APISERVER_PATH',
   'kube-controller-manager': 'KUBE_CONTROLLER_MANAGER_PATH',
   'kube-scheduler': 'KUBE_SCHEDULER_PATH',
+  kubectl: 'KUBECTL_PATH',
   etcd: 'ETCD_PATH',
   kwok: 'KWOK_PATH',
 };
@@ -33,6 +35,7 @@ const PACKAGES: Record<KubeBinary, string> = {
   'kube-apiserver': 'k8s.io/kubernetes/cmd/kube-apiserver',
   'kube-controller-manager': 'k8s.io/kubernetes/cmd/kube-controller-manager',
   'kube-scheduler': 'k8s.io/kubernetes/cmd/kube-scheduler',
+  kubectl: 'k8s.io/kubernetes/cmd/kubectl',
   etcd: 'go.etcd.io/etcd/server/v3',
 };
 const KUBE_BINARIES = Object.keys(PACKAGES) as KubeBinary[];

@@ -1,6 +1,6 @@
 //go:build tools
 
-// Package tools pins the commands infra/tools/kubernetes.ts builds from this module.
+// Package tools pins the commands infra/tools/kubernetes/index.ts builds from this module.
 package tools
 
 import (
@@ -8,4 +8,5 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubectl"
 )
