@@ -49,7 +49,7 @@ describe('class workspaces on a real API server', { concurrency: false }, () => 
   it('provisions one student from a CSV: every object, labelled, isolated, ready', { timeout: 120_000 }, async () => {
     const course: Course = { code: 'LOG680', term: 'A2026', section: '01' };
     const csv = 'Matricule,Prénom,Nom,Courriel\nAB12345,Zoé,Côté-Tremblay,zoe.cote@ens.etsmtl.ca\n';
-    const handle = await start({ course, roster: { csv }, profile, domain: DOMAIN });
+    const handle = await start({ course, roster: { csv }, profile, domain: DOMAIN, dates: { start: new Date(Date.now() + 1500).toISOString(), termEnd: '2026-12-20T06:00:00-05:00' } });
     const out = (await handle.result().catch(async (err) => { throw new Error((await runFailure(handle)).text, { cause: err }); })) as Output;
     assert.equal(out.ready, 1);
     const ns = workspaceNamespace(courseKey(course), 'ab12345');
