@@ -42,6 +42,10 @@ export interface LocalCluster {
   nodes: string[];
   /** Tails of the component logs, for error messages. */
   logs(): string;
+  /** Kills the kube-apiserver (SIGKILL, like a crash; etcd and the rest keep running): outage tests. */
+  stopApiServer(): Promise<void>;
+  /** Starts it again with the same flags, port and etcd; resolves once /readyz answers. */
+  startApiServer(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -78,7 +82,7 @@ async function stopProc(p: Proc, graceMs = 10_000): Promise<void> {
       /* already gone */
     }
   };
-  kill('SIGTERM');
+  kill(graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
   const timer = setTimeout(() => kill('SIGKILL'), graceMs);
   await p.exited;
   clearTimeout(timer);
@@ -232,7 +236,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     const port = opts.apiServerPort ?? (await freePort());
     const server = `https://127.0.0.1:${port}`;
     log(`kube-apiserver on ${server}`);
-    launch('kube-apiserver', tools['kube-apiserver'], [
+    const apiServerArgs = [
       `--etcd-servers=${etcdUrl}`,
       `--cert-dir=${join(dir, 'pki', 'apiserver-generated')}`,
       `--secure-port=${port}`,
@@ -251,8 +255,18 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       `--service-account-key-file=${pki.saPub}`,
       `--service-account-signing-key-file=${pki.saKey}`,
       '--profiling=false',
-    ]);
-    await waitFor('kube-apiserver /readyz', async () => (await adminRequest(pki, server, 'GET', '/readyz')).status === 200, 120_000);
+    ];
+    const startApiServer = async () => {
+      launch('kube-apiserver', tools['kube-apiserver'], apiServerArgs);
+      await waitFor('kube-apiserver /readyz', async () => (await adminRequest(pki, server, 'GET', '/readyz')).status === 200, 120_000);
+    };
+    const stopApiServer = async () => {
+      for (const p of procs.filter((q) => q.name === 'kube-apiserver')) {
+        await stopProc(p, 0);
+        procs.splice(procs.indexOf(p), 1);
+      }
+    };
+    await startApiServer();
 
     const kubeconfigPath = join(dir, 'kubeconfig');
     writeFileSync(kubeconfigPath, kubeconfigYaml(pki, server), { mode: 0o600 });
@@ -324,7 +338,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     }
     // kube-controller-manager creates each namespace's `default` ServiceAccount; wait for the first one.
     await waitFor('the default ServiceAccount', async () => (await adminRequest(pki, server, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
-    return { kubeconfigPath, server, dir, nodes, logs, stop };
+    return { kubeconfigPath, server, dir, nodes, logs, stopApiServer, startApiServer, stop };
   } catch (err) {
     await stop();
     throw err;
