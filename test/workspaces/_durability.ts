@@ -67,23 +67,9 @@ export function classWorkspacesDefinition(): Promise<CompiledDefinition> {
   return compiled;
 }
 
-/**
- * The definition with a heartbeat timeout on every activity of the per-student body. The built-in
- * `provision` step has none (startToClose 2m only) and `ready` has 30 s: an attempt lost with a
- * killed worker is only retried after that long. The test shortens it to stay quick; nothing else
- * changes (ids, retry policies, the steps).
- */
-export function withHeartbeatTimeout(def: CompiledDefinition, heartbeatMs: number): CompiledDefinition {
-  const copy = structuredClone(def);
-  const body = copy.steps.find((s) => s.id === 'workspaces');
-  if (body?.kind !== 'forEach') throw new Error('class-workspaces has no workspaces forEach');
-  for (const s of body.steps) if (s.kind === 'activity') s.timeouts = { ...s.timeouts, heartbeatMs };
-  return copy;
-}
-
 /** Starts class-workspaces through `interpret`; a workflow task lost with a killed worker is retried after 3 s. */
-export async function startClass(client: Client, taskQueue: string, input: unknown, definition?: CompiledDefinition): Promise<WorkflowHandle> {
-  definition ??= await classWorkspacesDefinition();
+export async function startClass(client: Client, taskQueue: string, input: unknown): Promise<WorkflowHandle> {
+  const definition = await classWorkspacesDefinition();
   return client.workflow.start('interpret', {
     taskQueue,
     workflowId: `class-workspaces-${randomUUID()}`,

@@ -15,7 +15,7 @@ import { workspaceNamespace, workspaceSelector, WORKSPACE_NAME } from '../../act
 import { courseKey, type Course } from '../../activities/workspaces/_params.ts';
 import { graphQuery, retryFailedItemsUpdate } from '../../workflows/interpreter/messages.ts';
 import { scheduledActivityIds } from '../replay/history.ts';
-import { classNamespaces, classWorkspacesDefinition, withHeartbeatTimeout, csvRoster, deploymentsPerNamespace, sleep, spawnWorker, startClass, type WorkerProcess } from './_durability.ts';
+import { classNamespaces, csvRoster, deploymentsPerNamespace, sleep, spawnWorker, startClass, type WorkerProcess } from './_durability.ts';
 
 const DOMAIN = 'ws.cedille.test';
 const profile = { image: 'codercom/code-server:4.96.4', port: 8080, storage: '2Gi' };
@@ -61,10 +61,9 @@ describe('class workspaces: durability', { concurrency: false }, () => {
     const { csv, ids } = csvRoster('KL', CLASS_SIZE);
     const first = await worker('kill', {});
     const t0 = Date.now();
-    // Heartbeat timeout 10 s (see withHeartbeatTimeout): provision attempts lost with the worker would
-    // otherwise wait out their 2-minute startToClose.
-    const definition = withHeartbeatTimeout(await classWorkspacesDefinition(), 10_000);
-    const handle = await startClass(env.client, `${env.taskQueue}-kill`, { course, roster: { csv }, profile, domain: DOMAIN }, definition);
+    // The built-in definition as is: its per-student activities heartbeat, so attempts lost with the
+    // killed worker are retried after 10 s.
+    const handle = await startClass(env.client, `${env.taskQueue}-kill`, { course, roster: { csv }, profile, domain: DOMAIN });
     const atKill = await eventually(async () => {
       const n = (await classNamespaces(k, course)).length;
       return n >= 20 ? n : undefined;
