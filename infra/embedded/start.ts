@@ -15,6 +15,7 @@ import { apiConfigFromEnv, DEFAULT_API_PORT } from '../../api/config.ts';
 import { ensureSearchAttributes } from '../../worker/search-attributes.ts';
 import { createWorker } from '../../worker/worker.ts';
 import { startLocalCluster } from '../cluster/local-cluster.ts';
+import { startSimulatedCsiProvisioner } from '../cluster/simulated-csi-provisioner.ts';
 import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
 import { portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
@@ -93,6 +94,9 @@ async function start(): Promise<Promise<void>> {
       log: (msg) => say(`cluster: ${msg}`),
     });
     undo.push(() => cluster.stop());
+    // No storage driver runs here: volumes of the `mayastor` class are bound by a simulation.
+    const csi = await startSimulatedCsiProvisioner(cluster.kubeconfigPath);
+    undo.push(async () => csi.stop());
     env.KUBECONFIG = cluster.kubeconfigPath; // the worker's Kubernetes activities read it
     kubernetes = { kubeconfig: cluster.kubeconfigPath, server: cluster.server, local: true };
   }
