@@ -45,7 +45,9 @@ const MAX_EVENTS = 10_240;
 const MAX_RSS = 2 ** 30; // no figure in the issue; the fan-out benchmark's bound
 const DOMAIN = 'ws.bench.test';
 const PROFILE = { image: 'codercom/code-server:4.96.4', port: 8080, storage: '2Gi' };
-const READY_TIMEOUT_S = 3600;
+const READY_TIMEOUT_S = 900;
+// kwok's fake nodes (infra/cluster/local-cluster.ts fakeNode) have 32 CPUs: 128 workspaces at the 250m default request.
+const PODS_PER_NODE = 120;
 const TERM = 'A2026';
 
 type Student = { id: string; name: string; email: string };
@@ -109,7 +111,16 @@ async function availabilityWatch(kc: KubeConfig): Promise<{ until(ns: string): P
   };
   await start();
   return {
-    until: (ns) => (ready.has(ns) ? Promise.resolve() : new Promise<void>((resolve) => waiters.set(ns, resolve))),
+    until: (ns) =>
+      ready.has(ns)
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            const timer = setTimeout(() => reject(new Error(`${ns}: Deployment workspace not Available within ${READY_TIMEOUT_S} s`)), READY_TIMEOUT_S * 1000);
+            waiters.set(ns, () => {
+              clearTimeout(timer);
+              resolve();
+            });
+          }),
     stop: () => {
       stopped = true;
       controller?.abort();
@@ -166,9 +177,9 @@ const cpuJson = (c: CpuSplit) => ({ wallMs: ms(c.wallMs), workerProcessMs: ms(c.
 
 export async function workspaces(): Promise<BenchResult> {
   const tools = await ensureClusterTools();
-  // kwok nodes take 1,000 pods each: room for every workspace of every run, plus slack.
+  // Room on the fake nodes for every workspace of every run (CPU requests are what fills a node).
   const pods = WARMUP * 2 + SEQUENTIAL + 2 * N + LARGE;
-  const nodes = Math.max(3, Math.ceil(pods / 800));
+  const nodes = Math.max(3, Math.ceil(pods / PODS_PER_NODE));
   say(`workspaces: starting the local cluster (${nodes} kwok nodes)`);
   const cluster: LocalCluster = await startLocalCluster({ tools, nodes });
   const csi = await startSimulatedCsiProvisioner(['mayastor'], cluster.kubeconfigPath);
