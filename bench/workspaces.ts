@@ -1,7 +1,7 @@
 // workspaces: the built-in `class-workspaces` definition (workflow type `classWorkspaces`) provisioning a
 // class on a real API server: the local cluster (etcd, kube-apiserver, controller-manager, scheduler,
 // kwok for the nodes; infra/cluster/local-cluster.ts) and the SIMULATED CSI provisioner of the tests
-// (test/support/simulated-csi-provisioner.ts) binding the home volumes. The worker runs in a child
+// (infra/cluster/simulated-csi-provisioner.ts) binding the home volumes. The worker runs in a child
 // process (bench/worker-process.ts, built-in definitions on) so its RSS is its own.
 //
 // Three ways to get the same objects (workspaceManifests: namespace, quota, limits, network policy, PVC,
@@ -25,7 +25,7 @@ import { KubeConfig, KubernetesObjectApi, PatchStrategy, Watch, type KubernetesO
 import { stringify } from 'yaml';
 import { startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.ts';
 import { ensureClusterTools } from '../infra/tools/kubernetes/index.ts';
-import { startSimulatedCsiProvisioner } from '../test/support/simulated-csi-provisioner.ts';
+import { startSimulatedCsiProvisioner } from '../infra/cluster/simulated-csi-provisioner.ts';
 import { workspaceManifests, workspaceNamespace, type Manifest } from '../activities/kubernetes/builders/index.ts';
 import { courseKey, Profile, STUDENT_ID_ANNOTATION, studentKey, termKey, type Course } from '../activities/workspaces/_params.ts';
 import { startChildWorker, ProcRssSampler, procStatusBytes } from './child-worker.ts';
@@ -182,7 +182,7 @@ export async function workspaces(): Promise<BenchResult> {
   const nodes = Math.max(3, Math.ceil(pods / PODS_PER_NODE));
   say(`workspaces: starting the local cluster (${nodes} kwok nodes)`);
   const cluster: LocalCluster = await startLocalCluster({ tools, nodes });
-  const csi = await startSimulatedCsiProvisioner(['mayastor'], cluster.kubeconfigPath);
+  const csi = await startSimulatedCsiProvisioner(cluster.kubeconfigPath, ['mayastor']);
   const tuning = { maxConcurrentActivityTaskExecutions: 200, maxConcurrentWorkflowTaskExecutions: 40, maxCachedWorkflows: 500 };
   try {
     return await withTemporal('workspaces', { dynamicConfig: extraDynamicConfig() }, async ({ client, taskQueue, server }) => {
