@@ -4,21 +4,19 @@
 // after the restart is recorded once.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { eventually, temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../support/spawn-worker.ts';
 import { EventType, eventsOfType, scheduledActivityIds } from '../replay/history.ts';
 import { answerApprovalUpdate } from '../../workflows/interpreter/messages.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { FanOutOutput } from '../../workflows/interpreter/steps/for-each.ts';
 
-const WORKER_SCRIPT = fileURLToPath(new URL('../support/worker-process.ts', import.meta.url));
 const ITEMS = 30;
 
 // Activities retry (maximumAttempts 3): with a single attempt, an activity lost with the crashed
@@ -48,12 +46,6 @@ const approvalDef: CompiledDefinition = {
   ],
 };
 
-interface WorkerProcess {
-  child: ChildProcess;
-  exited: Promise<void>;
-  output(): string;
-}
-
 describe('worker killed mid-run', () => {
   let env: TemporalTestEnv;
   let dir: string;
@@ -64,33 +56,9 @@ describe('worker killed mid-run', () => {
   let linesAtKill = 0;
 
   async function spawnWorker(...flags: string[]): Promise<WorkerProcess> {
-    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, env.taskQueue, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8_000)));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    const proc: WorkerProcess = { child, exited, output: () => out };
+    const proc = await spawnWorkerProcess(env.taskQueue, process.env, ...flags);
     processes.push(proc);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`worker process not ready after 60 s:\n${out}`)), 60_000);
-      const onData = () => {
-        if (!out.includes('ready\n')) return;
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve();
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`worker process exited (${code ?? signal}) before ready:\n${out}`));
-      });
-    });
     return proc;
-  }
-
-  async function kill(proc: WorkerProcess): Promise<void> {
-    if (proc.child.exitCode === null && proc.child.signalCode === null) proc.child.kill('SIGKILL');
-    await proc.exited;
   }
 
   function start(def: CompiledDefinition, input: unknown, initiator?: string): Promise<WorkflowHandle> {
@@ -123,13 +91,13 @@ describe('worker killed mid-run', () => {
     // A fan-out with activities in flight.
     fanOut = await start(fanOutDef, { items: Array.from({ length: ITEMS }, (_, i) => i), file: recordFile });
     await eventually(() => (recorded().length >= 10 ? true : undefined), 30_000, 'ten recorded items');
-    await kill(first);
+    await first.kill();
     linesAtKill = recorded().length;
     await spawnWorker();
   });
 
   after(async () => {
-    for (const proc of processes) await kill(proc);
+    for (const proc of processes) await proc.kill();
     await env?.close();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });

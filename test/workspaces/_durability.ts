@@ -1,8 +1,6 @@
-// Helpers of the class-workspaces durability tests: workers in child processes (so a test can
-// SIGKILL one, or point one at a cluster of its own through KUBECONFIG), the built-in definition
+// Helpers of the class-workspaces durability tests: workers in child processes (test/support/
+// spawn-worker.ts, re-exported), the built-in definition
 // compiled for `interpret`, CSV rosters, and what a class left in the cluster.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCatalog } from '../../activities/catalog.ts';
@@ -11,49 +9,7 @@ import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import { classSelector, type Course } from '../../activities/workspaces/_params.ts';
 import type { KubeClients } from '../support/cluster.ts';
-
-const WORKER_SCRIPT = fileURLToPath(new URL('../support/worker-process.ts', import.meta.url));
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  exited: Promise<void>;
-  output(): string;
-  /** SIGKILL (a crash), then wait for the exit. */
-  kill(): Promise<void>;
-}
-
-/** A worker (interpreter + catalog) in a child process on `taskQueue`; resolves once it polls. */
-export async function spawnWorker(taskQueue: string, env: NodeJS.ProcessEnv = process.env, ...flags: string[]): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER_SCRIPT, taskQueue, ...flags], { stdio: ['ignore', 'pipe', 'pipe'], env });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out = (out + d.toString()).slice(-8_000)));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const proc: WorkerProcess = {
-    child,
-    exited,
-    output: () => out,
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    },
-  };
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker process not ready after 60 s:\n${out}`)), 60_000);
-    const onData = () => {
-      if (!out.includes('ready\n')) return;
-      clearTimeout(timer);
-      child.stdout!.off('data', onData);
-      resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      reject(new Error(`worker process exited (${code ?? signal}) before ready:\n${out}`));
-    });
-  });
-  return proc;
-}
+export { spawnWorker, type WorkerProcess } from '../support/spawn-worker.ts';
 
 let compiled: Promise<CompiledDefinition> | undefined;
 /** The built-in class-workspaces definition (worker-process.ts knows no named types: runs start `interpret`). */
