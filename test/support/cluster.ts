@@ -3,6 +3,7 @@
 // test/workspaces/ or named `*.k8s.*`. Each test gets its own namespace, deleted afterwards.
 import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
+import { eventually as pollUntil } from './temporal.ts';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 
 export function testKubeconfigPath(env = process.env): string {
@@ -44,18 +45,7 @@ export async function testNamespace(prefix = 'test', clients = kubeClients()): P
   return name;
 }
 
-/** Polls `check` until it returns a value other than undefined (or throws its last error at the deadline). */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await check();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** Polls `check` until it returns a value other than undefined (test/support/temporal.ts's, named first). */
+export function eventually<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  return pollUntil(check, timeoutMs, what);
 }
