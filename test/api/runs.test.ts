@@ -100,7 +100,11 @@ describe('GET /v1/runs', () => {
   const mine = (runs: { id: string }[]) => runs.map((r) => r.id).filter((id) => Object.values(ids).includes(id)).sort();
 
   it('filters by definition, initiator and status (visibility)', async () => {
-    const all = await list('definition=api-list&pageSize=200');
+    // Visibility is eventually consistent: the runs just started may take a moment to be listed.
+    const all = await eventually(async () => {
+      const page = await list('definition=api-list&pageSize=200');
+      return mine(page.runs).length === Object.values(ids).length ? page : undefined;
+    }, 10_000, 'every run listed');
     assert.deepEqual(mine(all.runs), Object.values(ids).sort());
     assert.ok(all.runs.every((r) => r.definition === 'api-list'));
     const bySre = await list(`definition=api-list&initiator=${IDENTITIES.sre.subject}`);
