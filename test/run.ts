@@ -3,7 +3,9 @@
 // failure. Tests find the servers through environment variables:
 //   TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CEDILLE_WORKFLOW_BUNDLE (pre-built workflow bundle), and,
 //   when a file needs Kubernetes (see needsCluster), KUBECONFIG and CEDILLE_TEST_KUBECONFIG of a local
-//   cluster (infra/cluster/: etcd, kube-apiserver, controllers, scheduler, kwok nodes).
+//   cluster (infra/cluster/: etcd, kube-apiserver, controllers, scheduler, kwok nodes); CEDILLE_TEST_GCS_URL
+//   of a fake-gcs-server (needsGcs); CEDILLE_TEST_VAULT_ADDR + CEDILLE_TEST_VAULT_TOKEN of a dev-mode
+//   OpenBao (needsVaultDev).
 // Arguments narrow the run: `npm test -- test/compiler` or a file list.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
@@ -14,7 +16,9 @@ import { buildWorkflowBundle } from '../worker/bundle.ts';
 import { ensureChromium } from '../infra/tools/chromium.ts';
 import { ensureClusterTools } from '../infra/tools/kubernetes/index.ts';
 import { startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.ts';
-import { needsCluster } from '../infra/cluster/test-files.ts';
+import { needsCluster, needsGcs, needsVaultDev } from '../infra/cluster/test-files.ts';
+import { startFakeGcs, type FakeGcs } from '../infra/tools/fake-gcs-server.ts';
+import { startOpenBaoDev, type OpenBaoDev } from '../infra/tools/openbao.ts';
 
 function testFiles(paths: string[]): string[] {
   const out: string[] = [];
@@ -32,19 +36,25 @@ const chromium = files.some((f) => f.endsWith('approval-page.test.ts')) ? await 
 // Kubernetes tests need the control plane; building it (first run only) takes minutes, so only then.
 const clusterTools = files.some(needsCluster) ? await ensureClusterTools() : undefined;
 const scratch = mkdtempSync(join(tmpdir(), 'cedille-test-'));
-const [temporalStart, clusterStart] = await Promise.allSettled([
+const starts = await Promise.allSettled([
   startDevServer(),
-  clusterTools ? startLocalCluster({ tools: clusterTools }) : Promise.resolve(undefined),
-]);
-const server = temporalStart.status === 'fulfilled' ? temporalStart.value : undefined;
-const cluster: LocalCluster | undefined = clusterStart.status === 'fulfilled' ? clusterStart.value : undefined;
+  clusterTools ? startLocalCluster({ tools: clusterTools }) : undefined,
+  files.some(needsGcs) ? startFakeGcs({ dataDir: mkdtempSync(join(scratch, 'gcs-')) }) : undefined,
+  files.some(needsVaultDev) ? startOpenBaoDev() : undefined,
+] as const);
+const started = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
+const server = started(starts[0]);
+const cluster: LocalCluster | undefined = started(starts[1]);
+const gcs: FakeGcs | undefined = started(starts[2]);
+const vault: OpenBaoDev | undefined = started(starts[3]);
 const cleanup = async () => {
-  await Promise.all([server?.stop(), cluster?.stop()]);
+  await Promise.all([server?.stop(), cluster?.stop(), gcs?.stop(), vault?.stop()]);
   rmSync(scratch, { recursive: true, force: true });
 };
-if (!server || (clusterTools && !cluster)) {
+const failedStart = starts.find((r) => r.status === 'rejected');
+if (!server || failedStart) {
   await cleanup();
-  throw temporalStart.status === 'rejected' ? temporalStart.reason : (clusterStart as PromiseRejectedResult).reason;
+  throw (failedStart as PromiseRejectedResult).reason;
 }
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
@@ -53,7 +63,11 @@ let code = 1;
 try {
   const bundlePath = join(scratch, 'workflow-bundle.js');
   writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
-  const k8s = cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${cluster.kubeconfigPath})` : '';
+  const k8s = [
+    cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${cluster.kubeconfigPath})` : '',
+    gcs ? `; gcs ${gcs.url}` : '',
+    vault ? `; openbao ${vault.address}` : '',
+  ].join('');
   process.stderr.write(`[test] temporal ${server.address}${k8s}; ${files.length} test files\n`);
   code = await new Promise<number>((resolve) => {
     const child = spawn(
@@ -69,6 +83,8 @@ try {
           CEDILLE_TEST_SCRATCH: scratch,
           ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
           ...(cluster ? { KUBECONFIG: cluster.kubeconfigPath, CEDILLE_TEST_KUBECONFIG: cluster.kubeconfigPath } : {}),
+          ...(gcs ? { CEDILLE_TEST_GCS_URL: gcs.url } : {}),
+          ...(vault ? { CEDILLE_TEST_VAULT_ADDR: vault.address, CEDILLE_TEST_VAULT_TOKEN: vault.rootToken } : {}),
         },
       },
     );

@@ -1,8 +1,23 @@
-// Which test files run against the local Kubernetes cluster (test/run.ts starts one only for them).
+// Which shared servers a test file needs beyond Temporal (test/run.ts starts each one only when a file
+// of the run needs it): by folder, or by a marker in the file name.
 
-/** A file under test/cluster/, test/kubernetes/ or test/workspaces/, or one named `*.k8s.*`. */
-export function needsCluster(file: string): boolean {
+function matches(file: string, folders: string[], marker: string): boolean {
   const f = file.split('\\').join('/');
   const base = f.slice(f.lastIndexOf('/') + 1);
-  return /(^|\/)test\/(cluster|kubernetes|workspaces)\//.test(f) || base.includes('.k8s.');
+  return new RegExp(`(^|/)test/(${folders.join('|')})/`).test(f) || base.includes(`.${marker}.`);
+}
+
+/** The local Kubernetes cluster: test/{cluster,kubernetes,workspaces,backup,onboarding,vault,incidents}/ or `*.k8s.*`. */
+export function needsCluster(file: string): boolean {
+  return matches(file, ['cluster', 'kubernetes', 'workspaces', 'backup', 'onboarding', 'vault', 'incidents'], 'k8s');
+}
+
+/** fake-gcs-server (CEDILLE_TEST_GCS_URL): test/backup/ or `*.gcs.*`. */
+export function needsGcs(file: string): boolean {
+  return matches(file, ['backup'], 'gcs');
+}
+
+/** A dev-mode OpenBao (CEDILLE_TEST_VAULT_ADDR, CEDILLE_TEST_VAULT_TOKEN): test/backup/, test/codec/ or `*.vault.*`. */
+export function needsVaultDev(file: string): boolean {
+  return matches(file, ['backup', 'codec'], 'vault');
 }

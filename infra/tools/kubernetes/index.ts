@@ -6,12 +6,12 @@
 // the local Go toolchain (`go` on PATH or $GO).
 // Idempotent and offline-safe: once built (a marker file says so), nothing runs Go or touches the network.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { toolsDir } from '../paths.ts';
 import { run, say } from '../run.ts';
-import { onPath } from '../temporal.ts';
+import { buildInto, goBinary, goInstall } from '../go-build.ts';
 import { TOOL_VERSIONS } from '../versions.ts';
 
 /** This directory: the Go module the control plane is built from. */
@@ -78,39 +78,11 @@ function override(name: ClusterBinary, env: NodeJS.ProcessEnv): string | undefin
   return value;
 }
 
-function goBinary(env: NodeJS.ProcessEnv): string {
-  const go = env.GO || onPath('go', env);
-  if (!go) {
-    throw new Error(
-      'building the local cluster needs Go >= 1.25 (`go` on PATH or $GO), or prebuilt binaries in ' +
-        Object.values(TOOL_ENV).join(', '),
-    );
-  }
-  return go;
-}
-
-/** Builds into a temp dir next to `dir` and renames it into place, so a half build is never used. */
-async function buildInto(dir: string, what: string, build: (tmp: string) => Promise<void>): Promise<void> {
-  mkdirSync(join(dir, '..'), { recursive: true });
-  const tmp = mkdtempSync(`${dir}.partial-`);
-  const started = Date.now();
-  try {
-    await build(tmp);
-    writeFileSync(join(tmp, '.installed'), `${what}\n`);
-    rmSync(dir, { recursive: true, force: true });
-    renameSync(tmp, dir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (existsSync(join(dir, '.installed'))) return; // another process finished the same build first
-    throw err;
-  }
-  say(`${what} ready in ${dir} (${Math.round((Date.now() - started) / 1000)} s)`);
-}
 
 async function ensureKubeBuild(env: NodeJS.ProcessEnv): Promise<string> {
   const dir = pinnedKubeDir(env);
   if (existsSync(join(dir, '.installed'))) return dir;
-  const go = goBinary(env);
+  const go = goBinary(env, 'building the local cluster', `prebuilt binaries in ${Object.values(TOOL_ENV).join(', ')}`);
   const what = `Kubernetes v${TOOL_VERSIONS.kubernetes} (${KUBE_BINARIES.join(', ')}; etcd v${TOOL_VERSIONS.etcd})`;
   say(`building ${what} from ${KUBE_TOOLS_MODULE_DIR}go.mod into ${dir}`);
   say('first build only: downloads the modules from the Go proxy and compiles for several minutes');
@@ -127,19 +99,8 @@ async function ensureKubeBuild(env: NodeJS.ProcessEnv): Promise<string> {
   return dir;
 }
 
-async function ensureKwok(env: NodeJS.ProcessEnv): Promise<string> {
-  const dir = pinnedKwokDir(env);
-  const bin = join(dir, 'kwok');
-  if (existsSync(join(dir, '.installed'))) return bin;
-  const go = goBinary(env);
-  const what = `kwok v${TOOL_VERSIONS.kwok}`;
-  say(`installing ${what} (go install sigs.k8s.io/kwok/cmd/kwok) into ${dir}`);
-  await buildInto(dir, what, (tmp) =>
-    run(go, ['install', '-trimpath', '-ldflags', '-s -w', `sigs.k8s.io/kwok/cmd/kwok@v${TOOL_VERSIONS.kwok}`], {
-      env: { ...env, CGO_ENABLED: '0', GOFLAGS: '', GOBIN: tmp },
-    }),
-  );
-  return bin;
+function ensureKwok(env: NodeJS.ProcessEnv): Promise<string> {
+  return goInstall(pinnedKwokDir(env), 'kwok', 'sigs.k8s.io/kwok/cmd/kwok', TOOL_VERSIONS.kwok, env);
 }
 
 /** Every binary the local cluster runs, building the pinned ones that no override replaces. */
