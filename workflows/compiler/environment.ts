@@ -1,6 +1,7 @@
 // The CEL environment a definition's expressions are type-checked in: `inputs` from the input
-// JSON Schema, `steps.<id>` typed by each step's output, `vars` from the `set` steps, `workflow`
-// and `now`. Steps are all declared here; which ones an expression may see is scope.ts's job.
+// JSON Schema, `steps.<id>` typed by each step's output, `vars` from the `set` steps, `workflow`,
+// `now` and `events` (payloads of the named events received so far, by name). Steps are all
+// declared here; which ones an expression may see is scope.ts's job.
 import { Environment } from '@marcbachmann/cel-js';
 import { z } from 'zod';
 import type { Catalog } from '../../activities/catalog.ts';
@@ -43,6 +44,7 @@ export function buildEnvironment(def: WorkflowDefinitionDoc, steps: StepInfo[], 
     types.message({ id: str, runId: str, type: str, definition: str, hash: str, initiator: str, startTime: str }, 'Workflow'),
   );
   env.registerVariable('now', 'google.protobuf.Timestamp');
+  env.registerVariable('events', 'map<string, list<dyn>>');
   return env;
 }
 

@@ -13,12 +13,14 @@ export interface Scope {
   vars: Record<string, unknown>;
   workflow: { id: string; runId: string; type: string; definition: string; hash: string; initiator?: string; startTime: string };
   now: Date;
+  /** Every payload of each named event the run received so far (`events.<name>`, a list in arrival order). */
+  events?: Record<string, unknown[]>;
   /** forEach item variables (name -> value) and `index`. */
   locals?: Record<string, unknown>;
 }
 
 /** Names every expression may use at the top level (besides forEach locals). */
-export const ROOT_VARIABLES = ['inputs', 'steps', 'vars', 'workflow', 'now'] as const;
+export const ROOT_VARIABLES = ['inputs', 'steps', 'vars', 'workflow', 'now', 'events'] as const;
 
 const runtimeEnv = new Environment({
   unlistedVariablesAreDyn: true,
@@ -65,6 +67,7 @@ function context(scope: Scope): Record<string, unknown> {
     vars: celEntries(scope.vars),
     workflow: cel(scope.workflow),
     now: scope.now,
+    events: celEntries(scope.events ?? {}),
     ...(scope.locals ? celEntries(scope.locals) : {}),
   };
 }

@@ -27,6 +27,14 @@ function waitForSteps(steps: CompiledStep[] | undefined, out: WaitForStepC[] = [
   return out;
 }
 
+/** Event names the definition reads as `events.<name>` or `events['<name>']` (accepted without a waitFor). */
+function eventsRead(ix: Interpreter): Set<string> {
+  const text = JSON.stringify([ix.definition.steps, ix.definition.finally ?? [], ix.definition.output ?? null]);
+  const names = new Set<string>();
+  for (const m of text.matchAll(/\bevents(?:\.([a-zA-Z][a-zA-Z0-9_]*)|\[\\?["']([a-zA-Z][a-zA-Z0-9_.-]*)\\?["']\])/g)) names.add((m[1] ?? m[2])!);
+  return names;
+}
+
 export function registerHandlers(ix: Interpreter): void {
   setHandler(graphQuery, () => ix.graph());
 
@@ -64,12 +72,14 @@ export function registerHandlers(ix: Interpreter): void {
   }, { validator: ({ stepId }) => void paused(stepId) });
 
   const waits = waitForSteps([...ix.definition.steps, ...(ix.definition.finally ?? [])]);
+  const read = eventsRead(ix);
   setHandler(sendEventUpdate, ({ name, payload }) => {
     ix.inbox.push(name, payload);
     return { name, accepted: true as const };
   }, {
     validator: ({ name, payload }) => {
       const matching = waits.filter((w) => w.signal === name);
+      if (!matching.length && read.has(name)) return; // only read through `events.<name>`: any payload
       if (!matching.length) refuse(RefusalType.UnknownStep, `this definition waits for no event named '${name}'`);
       const problems = matching.map((w) => payloadProblem(w.schema, payload));
       if (problems.every((p) => p !== undefined)) refuse(RefusalType.InvalidPayload, `invalid '${name}' payload: ${problems[0]}`);

@@ -54,6 +54,7 @@ export class Interpreter {
       vars: frame.vars,
       workflow: this.run.workflow,
       now: new Date(Date.now()),
+      events: this.inbox.all(),
       ...(frame.locals ? { locals: frame.locals } : {}),
     };
   }

@@ -28,6 +28,8 @@ export interface ResumeState {
   saga: string[];
   nodes: GraphNode[];
   inbox: Record<string, unknown[]>;
+  /** Every event received so far per name (the `events` variable); absent in runs continued before it existed. */
+  events?: Record<string, unknown[]>;
   startTime: string;
   /** Validated inputs (defaults applied) of the first execution. */
   inputs: unknown;

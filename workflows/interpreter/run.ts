@@ -83,7 +83,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
     },
     resume?.nodes,
     true,
-    Inbox.from(resume?.inbox),
+    Inbox.from(resume?.inbox, resume?.events),
   );
   registerHandlers(ix);
   if (!resume) upsertSearchAttributes(attributes('running'));
@@ -125,6 +125,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
       saga: frame.saga.map((c) => c.stepId),
       nodes: ix.graph().nodes,
       inbox: ix.inbox.snapshot(),
+      events: ix.inbox.all(),
       startTime: ix.run.workflow.startTime,
       inputs,
     };
