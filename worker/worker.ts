@@ -1,5 +1,7 @@
 // The worker: hosts the interpreter workflows and every catalog activity on one task queue.
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
+import { dataConverterFromEnv } from '../codec/index.ts';
 import { loadCatalog, type Catalog } from '../activities/catalog.ts';
 import { catalogActivities } from './catalog-activities.ts';
 import { internalActivities, type DefinitionLookup } from './internal-activities.ts';
@@ -17,6 +19,8 @@ export interface CreateWorkerOptions {
   registry?: DefinitionLookup;
   /** A prebuilt bundle (tests build it once per run); default: bundle at start. */
   workflowBundle?: { code: string } | { codePath: string };
+  /** Payload encryption; default: the codec of CEDILLE_CODEC_KEYS when set (codec/), else clear payloads. */
+  dataConverter?: DataConverter;
   /** Extra options (concurrency limits, shutdown grace time, identity). */
   tuning?: Partial<Pick<WorkerOptions, 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions' | 'maxCachedWorkflows' | 'shutdownGraceTime' | 'identity'>>;
 }
@@ -30,6 +34,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
     activities: { ...catalogActivities(catalog), ...internalActivities(registry) },
+    dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     maxConcurrentActivityTaskExecutions: 200,
     shutdownGraceTime: '10s',
     ...opts.tuning,
