@@ -28,6 +28,8 @@ export interface ApiConfig {
   bodyLimitBytes: number;
   /** Mutating routes: at most `max` requests per caller per `windowMs`. */
   rateLimit: { max: number; windowMs: number };
+  /** Incident intake settings (webhook auth, opening rules, clubs): CEDILLE_INCIDENTS_CONFIG, YAML or JSON. */
+  incidentsConfigPath?: string;
 }
 
 /** The dev tokens as identities: an admin (no approver group, so four-eyes shows) and an approver of every group. */
@@ -78,5 +80,6 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
     linkSecret: env.CEDILLE_LINK_SECRET || secretIn(dir, 'link-secret'),
     bodyLimitBytes: Number(env.API_BODY_LIMIT || 1024 * 1024),
     rateLimit: { max: Number(env.API_RATE_LIMIT_MAX || 120), windowMs: Number(env.API_RATE_LIMIT_WINDOW_MS || 60_000) },
+    ...(env.CEDILLE_INCIDENTS_CONFIG ? { incidentsConfigPath: env.CEDILLE_INCIDENTS_CONFIG } : {}),
   };
 }
