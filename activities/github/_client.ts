@@ -37,7 +37,9 @@ export function github(): Octokit {
   const key = `${baseUrl}\n${token}`;
   let client = clients.get(key);
   if (!client) {
-    client = new Octokit({ auth: token, baseUrl, userAgent: 'cedille-workflows', request: { timeout: 30_000 } });
+    // Failed requests become classified failures with GitHub's message; Octokit's own request log stays quiet.
+    const quiet = () => undefined;
+    client = new Octokit({ auth: token, baseUrl, userAgent: 'cedille-workflows', request: { timeout: 30_000 }, log: { debug: quiet, info: quiet, warn: console.warn, error: quiet } });
     clients.set(key, client);
   }
   return client;
