@@ -22,6 +22,7 @@ import runsRoutes from './routes/runs.ts';
 import approvalsRoutes from './routes/approvals.ts';
 import definitionRoutes from './routes/definitions.ts';
 import scheduleRoutes from './routes/schedules.ts';
+import incidentRoutes from './routes/incidents.ts';
 import { join } from 'node:path';
 
 export interface ApiOptions {
@@ -77,5 +78,6 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   await app.register(approvalsRoutes, { prefix: '/v1', services });
   await app.register(definitionRoutes, { prefix: '/v1', services });
   await app.register(scheduleRoutes, { prefix: '/v1', services });
+  await app.register(incidentRoutes, { prefix: '/v1', services });
   return app;
 }
