@@ -20,6 +20,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir } from '../../infra/tools/paths.ts';
+import { clubTarget, loadClubs } from '../incidents/_clubs.ts';
 
 const HttpUrl = z.url({ protocol: /^https?$/ });
 
@@ -99,6 +100,24 @@ export function person(config: NotifyConfig, id: string): DirectoryEntry | undef
 }
 
 /**
+ * The clubs of the club registry (CEDILLE_CLUBS_CONFIG, activities/incidents/_clubs.ts) as groups
+ * `club:<id>`: their Discord channel as the group's webhook, their e-mail as a directory entry of
+ * the group. What this file sets for the same group or id wins.
+ */
+function withClubChannels(c: NotifyConfig, env: NodeJS.ProcessEnv): NotifyConfig {
+  const clubs = env.CEDILLE_CLUBS_CONFIG ? loadClubs(env).clubs : [];
+  if (!clubs.length) return c;
+  const groups = { ...c.discord.groups };
+  const directory = [...c.directory];
+  for (const club of clubs) {
+    const target = clubTarget(club.id);
+    if (club.discord && !groups[target]) groups[target] = club.discord;
+    if (club.email && !directory.some((p) => p.id === target)) directory.push({ id: target, name: club.name, email: club.email, groups: [target] });
+  }
+  return { ...c, directory, discord: { ...c.discord, groups } };
+}
+
+/**
  * Reads CEDILLE_NOTIFY_CONFIG (re-read when the file changes); undefined when unset. Throws with
  * the offending fields when the file is invalid.
  */
@@ -106,7 +125,8 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): LoadedNo
   const file = env.CEDILLE_NOTIFY_CONFIG;
   if (!file) return undefined;
   const st = statSync(file);
-  const key = [file, st.mtimeMs, st.size, env.CEDILLE_LINK_SECRET ?? '', env.API_PUBLIC_URL ?? '', env.API_HOST ?? '', env.API_PORT ?? ''].join('|');
+  const clubsFile = env.CEDILLE_CLUBS_CONFIG ? statSync(env.CEDILLE_CLUBS_CONFIG) : undefined;
+  const key = [file, st.mtimeMs, st.size, env.CEDILLE_CLUBS_CONFIG ?? '', clubsFile?.mtimeMs ?? '', env.CEDILLE_LINK_SECRET ?? '', env.API_PUBLIC_URL ?? '', env.API_HOST ?? '', env.API_PORT ?? ''].join('|');
   if (cache?.key === key) return cache.config;
   let raw: unknown;
   try {
@@ -118,7 +138,7 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): LoadedNo
   if (!parsed.success) {
     throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
   }
-  const c = parsed.data;
+  const c = withClubChannels(parsed.data, env);
   const ids = new Set<string>();
   for (const p of c.directory) {
     if (ids.has(p.id)) throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: directory: duplicate id ${p.id}`);
