@@ -8,6 +8,7 @@ import { TASK_QUEUE } from '../worker/config.ts';
 import { loadDevTokens, type DevTokens } from './dev-tokens.ts';
 import { StaticToken } from './auth/static-tokens.ts';
 import type { OidcConfig } from './auth/oidc.ts';
+import { keyringFromEnv, type Keyring } from '../codec/index.ts';
 
 export const DEFAULT_API_PORT = 3000;
 
@@ -30,6 +31,10 @@ export interface ApiConfig {
   rateLimit: { max: number; windowMs: number };
   /** Incident intake settings (webhook auth, opening rules, clubs): CEDILLE_INCIDENTS_CONFIG, YAML or JSON. */
   incidentsConfigPath?: string;
+  /** Payload encryption keys (CEDILLE_CODEC_KEYS): the API's Temporal client and the codec endpoint use them. */
+  codec?: Keyring;
+  /** Origins (Temporal Web UIs) allowed to call the codec endpoint from a browser (CEDILLE_CODEC_CORS_ORIGINS, comma-separated). */
+  codecCorsOrigins: string[];
 }
 
 /** The dev tokens as identities: an admin (no approver group, so four-eyes shows) and an approver of every group. */
@@ -67,6 +72,7 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
         ...(env.OIDC_GROUPS_CLAIM ? { groupsClaim: env.OIDC_GROUPS_CLAIM } : {}),
       }
     : undefined;
+  const codec = keyringFromEnv(env);
   const fromFile = env.CEDILLE_API_TOKENS_FILE ? z.array(StaticToken).parse(JSON.parse(readFileSync(env.CEDILLE_API_TOKENS_FILE, 'utf8'))) : [];
   return {
     host,
@@ -81,5 +87,7 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
     bodyLimitBytes: Number(env.API_BODY_LIMIT || 1024 * 1024),
     rateLimit: { max: Number(env.API_RATE_LIMIT_MAX || 120), windowMs: Number(env.API_RATE_LIMIT_WINDOW_MS || 60_000) },
     ...(env.CEDILLE_INCIDENTS_CONFIG ? { incidentsConfigPath: env.CEDILLE_INCIDENTS_CONFIG } : {}),
+    ...(codec ? { codec } : {}),
+    codecCorsOrigins: (env.CEDILLE_CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
   };
 }
