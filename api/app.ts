@@ -15,6 +15,7 @@ import { authPlugin } from './auth/plugin.ts';
 import { ApiMetrics, metricsPlugin } from './metrics.ts';
 import { AuditLog } from './audit/log.ts';
 import type { ApiServices } from './services.ts';
+import { dataConverter } from '../codec/index.ts';
 import healthRoutes from './routes/health.ts';
 import auditRoutes from './routes/audit.ts';
 import approvalPageRoutes from './routes/approval-page.ts';
@@ -44,7 +45,7 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   const services: ApiServices = {
     config,
     temporal,
-    client: new Client({ connection: temporal, namespace: config.temporal.namespace }),
+    client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec) } : {}) }),
     registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), storeDir: join(config.dataDir, 'definitions') })),
     audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
   };
