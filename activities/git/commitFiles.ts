@@ -1,0 +1,17 @@
+import { defineActivity } from '../define.ts';
+import { commitFiles, CommitFilesInput, CommitFilesOutput } from './_commit.ts';
+
+export default defineActivity({
+  name: 'git.commitFiles',
+  description:
+    'Commits files (path -> content, null deletes) and structured edits (e.g. an entry added to a kustomization) to a ' +
+    'branch of a git remote, creating the branch from `base` (default: the default branch) when absent. Idempotent: the ' +
+    'same content already on the branch makes no new commit (changed: false). Edits are applied on the branch tip at ' +
+    'commit time; a push rejected because the branch moved is rebuilt on the new tip and retried, so concurrent writers ' +
+    'never lose an update. An unreachable remote is retried (GitRemoteUnavailable); bad refs/paths/edits are not.',
+  input: CommitFilesInput,
+  output: CommitFilesOutput,
+  handler(input, ctx) {
+    return commitFiles(input, { signal: ctx.signal, heartbeat: (d) => ctx.heartbeat(d) });
+  },
+});

@@ -1,0 +1,201 @@
+// git.commitFiles / readFiles / diff against real bare repositories on disk (test/support/git.ts):
+// branch creation, idempotent re-runs, deletions, structured edits that keep the rest of the file,
+// concurrent writers (separate clones, so pushes really race and get rejected), an unreachable remote.
+import assert from 'node:assert/strict';
+import { renameSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { ApplicationFailure } from '@temporalio/common';
+import { commitFiles, CommitFilesInput } from '../../activities/git/_commit.ts';
+import commitFilesActivity from '../../activities/git/commitFiles.ts';
+import diffActivity from '../../activities/git/diff.ts';
+import readFilesActivity from '../../activities/git/readFiles.ts';
+import { callActivity } from '../activities/_support.ts';
+import { gitSettings, seedRemote } from '../support/git.ts';
+
+const ARGO_APPS = `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+
+resources:
+  # System
+  - ../../system/crossplane/
+  - ../../system/grafana/
+  # Workload
+  - ../samples/kustomize-example-app/ # Exemple
+`;
+
+const input = (over: Partial<CommitFilesInput> & Pick<CommitFilesInput, 'repository'>): CommitFilesInput =>
+  CommitFilesInput.parse({ branch: 'main', message: 'test commit', ...over });
+
+async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+  const err = await p.then(
+    (out) => assert.fail(`expected a failure, got ${JSON.stringify(out)}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+  return err;
+}
+
+describe('git.commitFiles', () => {
+  it('creates a branch from the default branch, then re-running it makes no new commit', async () => {
+    const remote = await seedRemote({ files: { 'README.md': 'hello\n', 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
+    const settings = gitSettings('a');
+    const req = input({ repository: remote.path, branch: 'onboard/app-1', files: { 'apps/app-1/kustomization.yaml': 'resources: []\n' }, message: 'Onboard app-1' });
+    const first = await commitFiles(req, { settings });
+    assert.equal(first.created, true);
+    assert.equal(first.changed, true);
+    assert.equal(await remote.head('onboard/app-1'), first.commit);
+    assert.equal(await remote.readFile('apps/app-1/kustomization.yaml', 'onboard/app-1'), 'resources: []\n');
+    assert.equal(await remote.readFile('README.md', 'onboard/app-1'), 'hello\n', 'the base content is kept');
+    const [head] = await remote.log('onboard/app-1');
+    assert.equal(head!.subject, 'Onboard app-1');
+    assert.equal(head!.author, 'Cédille Workflows (test) <workflows@test.invalid>');
+    assert.equal(await remote.head('main'), (await remote.log('main'))[0]!.commit, 'main untouched');
+    assert.equal((await remote.log('main')).length, 1);
+
+    const again = await commitFiles(req, { settings });
+    assert.deepEqual({ ...again, attempts: 1 }, { commit: first.commit, branch: 'onboard/app-1', changed: false, created: false, attempts: 1 });
+    // A fresh clone (another worker after a crash) sees the same thing.
+    const other = await commitFiles(req, { settings: gitSettings('b') });
+    assert.equal(other.changed, false);
+    assert.equal((await remote.log('onboard/app-1')).length, 2);
+  });
+
+  it('deletes files (null), takes the given author, and commits through the activity with a file:// URL', async () => {
+    const remote = await seedRemote({ files: { 'a.txt': 'a\n', 'b/c.txt': 'c\n' } });
+    const out = (await callActivity(commitFilesActivity, {
+      repository: remote.url,
+      branch: 'main',
+      files: { 'a.txt': null, 'b/d.txt': 'd\n', 'missing.txt': null },
+      message: 'Delete a',
+      author: { name: 'Édith', email: 'edith@example.test' },
+    })) as { changed: boolean; created: boolean };
+    assert.equal(out.changed, true);
+    assert.equal(out.created, false);
+    assert.deepEqual(Object.keys(await remote.files('main')).sort(), ['b/c.txt', 'b/d.txt']);
+    assert.equal((await remote.log('main'))[0]!.author, 'Édith <edith@example.test>');
+  });
+
+  it('applies a kustomization edit on the tip, keeping the rest of the file byte for byte; idempotent', async () => {
+    const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
+    const settings = gitSettings('edit');
+    const edit = { kind: 'kustomizationAddResource', path: 'apps/argo-apps/kustomization.yaml', resource: '../club-site/' } as const;
+    const first = await commitFiles(input({ repository: remote.path, edits: [edit] }), { settings });
+    assert.equal(first.changed, true);
+    const text = await remote.readFile('apps/argo-apps/kustomization.yaml');
+    assert.equal(text, `${ARGO_APPS}  - ../club-site/\n`);
+    const second = await commitFiles(input({ repository: remote.path, edits: [{ ...edit, resource: '../club-site' }] }), { settings });
+    assert.equal(second.changed, false, 'an equivalent entry is already there');
+    assert.equal(second.commit, first.commit);
+  });
+
+  for (const n of [2, 10]) {
+    it(`${n} concurrent writers with edits on the same file, each with its own clone: every entry lands`, async () => {
+      const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          commitFiles(
+            input({
+              repository: remote.path,
+              files: { [`apps/app-${i}/kustomization.yaml`]: `# app ${i}\n` },
+              edits: [{ kind: 'kustomizationAddResource', path: 'apps/argo-apps/kustomization.yaml', resource: `../app-${i}/` }],
+              message: `Onboard app-${i}`,
+            }),
+            { settings: gitSettings(`w${n}-${i}`) },
+          ),
+        ),
+      );
+      const text = (await remote.readFile('apps/argo-apps/kustomization.yaml'))!;
+      assert.ok(text.startsWith(ARGO_APPS), 'the existing content is untouched');
+      const added = text.slice(ARGO_APPS.length).split('\n').filter(Boolean).sort();
+      assert.deepEqual(added, Array.from({ length: n }, (_, i) => `  - ../app-${i}/`).sort());
+      const files = await remote.files('main', 'apps');
+      for (let i = 0; i < n; i++) assert.equal(files[`apps/app-${i}/kustomization.yaml`], `# app ${i}\n`);
+      assert.equal((await remote.log('main')).length, n + 1, 'one commit per writer');
+      assert.ok(results.every((r) => r.changed));
+      if (n === 10) assert.ok(results.some((r) => r.attempts > 1), 'some pushes were rejected and rebuilt on the new tip');
+    });
+  }
+
+  it('concurrent writers sharing one clone (one worker) are serialized and all land', async () => {
+    const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
+    const settings = gitSettings('shared');
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        commitFiles(input({ repository: remote.path, edits: [{ kind: 'kustomizationAddResource', path: 'apps/argo-apps/kustomization.yaml', resource: `../s-${i}/` }] }), { settings }),
+      ),
+    );
+    const text = (await remote.readFile('apps/argo-apps/kustomization.yaml'))!;
+    for (let i = 0; i < 5; i++) assert.ok(text.includes(`  - ../s-${i}/\n`));
+  });
+
+  it('refuses what cannot work without retrying: unknown base branch, bad path, edit of a missing file', async () => {
+    const remote = await seedRemote({ files: { 'a.txt': 'a\n' } });
+    const settings = gitSettings('refuse');
+    const noBase = await failure(commitFiles(input({ repository: remote.path, branch: 'x', base: 'nope', files: { 'b.txt': 'b' } }), { settings }));
+    assert.equal(noBase.type, 'GitRefNotFound');
+    assert.equal(noBase.nonRetryable, true);
+    assert.match(noBase.message, /nope/);
+    const badPath = await failure(Promise.resolve().then(() => commitFiles(input({ repository: remote.path, files: { '../escape': 'x' } }), { settings })));
+    assert.equal(badPath.type, 'GitInvalidInput');
+    const noFile = await failure(commitFiles(input({ repository: remote.path, edits: [{ kind: 'kustomizationAddResource', path: 'k.yaml', resource: 'x' }] }), { settings }));
+    assert.equal(noFile.type, 'GitEditFailed');
+    assert.match(noFile.message, /k\.yaml/);
+    assert.equal((await remote.log('main')).length, 1, 'nothing was committed');
+  });
+
+  it('a remote that is temporarily missing fails retryably, then the retry succeeds', async () => {
+    const remote = await seedRemote({ files: { 'a.txt': 'a\n' } });
+    const settings = gitSettings('missing');
+    await commitFiles(input({ repository: remote.path, files: { 'b.txt': 'b\n' } }), { settings }); // the clone is cached
+    renameSync(remote.path, `${remote.path}.away`);
+    const err = await failure(commitFiles(input({ repository: remote.path, files: { 'c.txt': 'c\n' } }), { settings }));
+    assert.equal(err.type, 'GitRemoteUnavailable');
+    assert.equal(err.nonRetryable, false);
+    renameSync(`${remote.path}.away`, remote.path);
+    const ok = await commitFiles(input({ repository: remote.path, files: { 'c.txt': 'c\n' } }), { settings });
+    assert.equal(ok.changed, true);
+    assert.equal(await remote.readFile('c.txt'), 'c\n');
+  });
+});
+
+describe('git.readFiles and git.diff', () => {
+  it('reads paths and prefixes at a ref; diffs a branch against main like a pull request', async () => {
+    const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS, 'apps/old/base/deployment.yaml': 'old\n', 'README.md': 'r\n' } });
+    process.env.CEDILLE_GIT_WORKDIR = gitSettings('activities').workdir;
+    await callActivity(commitFilesActivity, {
+      repository: remote.path,
+      branch: 'onboard/new',
+      files: { 'apps/new/kustomization.yaml': 'resources:\n  - argo.yaml\n', 'apps/old/base/deployment.yaml': null },
+      edits: [{ kind: 'kustomizationAddResource', path: 'apps/argo-apps/kustomization.yaml', resource: '../new/' }],
+      message: 'Onboard new',
+    });
+    // main moves on after the branch forked: the diff still shows only the branch's changes
+    await callActivity(commitFilesActivity, { repository: remote.path, branch: 'main', files: { 'README.md': 'r2\n' }, message: 'Readme' });
+
+    const read = (await callActivity(readFilesActivity, { repository: remote.path, ref: 'onboard/new', prefix: 'apps/new', paths: ['README.md', 'nope.txt'] })) as {
+      files: Record<string, string>;
+      missing: string[];
+      commit: string;
+    };
+    assert.deepEqual(read.files, { 'README.md': 'r\n', 'apps/new/kustomization.yaml': 'resources:\n  - argo.yaml\n' });
+    assert.deepEqual(read.missing, ['nope.txt']);
+    const main = (await callActivity(readFilesActivity, { repository: remote.path, paths: ['README.md'] })) as { files: Record<string, string> };
+    assert.equal(main.files['README.md'], 'r2\n', 'default branch by default');
+
+    const diff = (await callActivity(diffActivity, { repository: remote.path, base: 'main', head: 'onboard/new' })) as {
+      diff: string;
+      files: { path: string; status: string }[];
+    };
+    assert.deepEqual(diff.files, [
+      { path: 'apps/argo-apps/kustomization.yaml', status: 'modified' },
+      { path: 'apps/new/kustomization.yaml', status: 'added' },
+      { path: 'apps/old/base/deployment.yaml', status: 'deleted' },
+    ]);
+    assert.match(diff.diff, /^\+ {2}- \.\.\/new\/$/m);
+    assert.doesNotMatch(diff.diff, /README/);
+
+    const missing = await failure(callActivity(readFilesActivity, { repository: remote.path, ref: 'nope' }));
+    assert.equal(missing.type, 'GitRefNotFound');
+    delete process.env.CEDILLE_GIT_WORKDIR;
+  });
+});

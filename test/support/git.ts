@@ -1,0 +1,139 @@
+// Git remotes for tests: a bare repository on disk (the "remote" the git.* activities push to),
+// seeded with one commit from a directory or a files map, and helpers to read it back for assertions.
+// Uses the git CLI directly (not the activities' code). Everything lives in a temp dir removed when the
+// test file ends.
+import { execFile } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { GitSettings } from '../../activities/git/_repo.ts';
+
+const GIT_ENV = {
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_AUTHOR_NAME: 'Seed',
+  GIT_AUTHOR_EMAIL: 'seed@example.test',
+  GIT_COMMITTER_NAME: 'Seed',
+  GIT_COMMITTER_EMAIL: 'seed@example.test',
+  LC_ALL: 'C',
+};
+
+/** Runs git (test side); resolves stdout. */
+export function git(args: string[], cwd?: string, input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`git ${args.join(' ')}: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+let scratchRoot: string | undefined;
+
+/** A temp dir of this test file (removed when it ends). */
+export function scratchDir(prefix: string): string {
+  if (!scratchRoot) {
+    scratchRoot = mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'git-test-'));
+    const root = scratchRoot;
+    // on exit, not with `after`: a first call inside a test would register the hook on that test
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
+  }
+  return mkdtempSync(join(scratchRoot, `${prefix}-`));
+}
+
+/** Settings of a "worker" of its own: its own clone cache, a fixed author. */
+export function gitSettings(name = 'worker'): GitSettings {
+  return { workdir: scratchDir(`workdir-${name}`), author: { name: 'Cédille Workflows (test)', email: 'workflows@test.invalid' } };
+}
+
+export interface TestRemote {
+  /** Path of the bare repository (what the activities take as `repository`). */
+  path: string;
+  /** The same as a file:// URL. */
+  url: string;
+  /** The commit of a branch (default main), or undefined. */
+  head(branch?: string): Promise<string | undefined>;
+  /** A file at a ref (default main), or undefined. */
+  readFile(path: string, ref?: string): Promise<string | undefined>;
+  /** Every file at a ref, optionally under a prefix. */
+  files(ref?: string, prefix?: string): Promise<Record<string, string>>;
+  /** Commits reachable from a ref, newest first (`oid subject`). */
+  log(ref?: string): Promise<{ commit: string; subject: string; author: string }[]>;
+  /** Branch names. */
+  branches(): Promise<string[]>;
+}
+
+export interface SeedOptions {
+  /** A directory whose content becomes the first commit. */
+  fromDir?: string;
+  /** Files (path -> content) added to the first commit (after fromDir). */
+  files?: Record<string, string>;
+  branch?: string;
+  message?: string;
+}
+
+/** A bare repository seeded with one commit on `main` (or `branch`). */
+export async function seedRemote(opts: SeedOptions = {}): Promise<TestRemote> {
+  const branch = opts.branch ?? 'main';
+  const base = scratchDir('remote');
+  const path = join(base, 'origin.git');
+  const work = join(base, 'seed');
+  mkdirSync(work);
+  if (opts.fromDir) cpSync(opts.fromDir, work, { recursive: true });
+  for (const [p, content] of Object.entries(opts.files ?? {})) {
+    mkdirSync(dirname(join(work, p)), { recursive: true });
+    writeFileSync(join(work, p), content);
+  }
+  await git(['init', '--quiet', '--bare', `--initial-branch=${branch}`, path]);
+  await git(['init', '--quiet', `--initial-branch=${branch}`], work);
+  await git(['add', '--all'], work);
+  await git(['commit', '--quiet', '--allow-empty', '-m', opts.message ?? 'Seed'], work);
+  await git(['push', '--quiet', path, `${branch}:${branch}`], work);
+  rmSync(work, { recursive: true, force: true });
+  return remoteAt(path);
+}
+
+/** Helpers over an existing bare repository. */
+export function remoteAt(path: string): TestRemote {
+  const at = (ref = 'main') => ref;
+  return {
+    path,
+    url: pathToFileURL(path).href,
+    async head(branch = 'main') {
+      try {
+        return (await git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], path)).trim();
+      } catch {
+        return undefined;
+      }
+    },
+    async readFile(p, ref) {
+      try {
+        return await git(['cat-file', 'blob', `${at(ref)}:${p}`], path);
+      } catch {
+        return undefined;
+      }
+    },
+    async files(ref, prefix) {
+      const out = await git(['ls-tree', '-r', '--name-only', '-z', at(ref), ...(prefix ? ['--', prefix] : [])], path);
+      const result: Record<string, string> = {};
+      for (const p of out.split('\0').filter(Boolean)) result[p] = await git(['cat-file', 'blob', `${at(ref)}:${p}`], path);
+      return result;
+    },
+    async log(ref) {
+      const out = await git(['log', '--format=%H%x09%an <%ae>%x09%s', at(ref)], path);
+      return out
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => {
+          const [commit, author, subject] = l.split('\t');
+          return { commit: commit!, author: author!, subject: subject ?? '' };
+        });
+    },
+    async branches() {
+      const out = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], path);
+      return out.split('\n').filter(Boolean);
+    },
+  };
+}
