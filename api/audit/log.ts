@@ -9,7 +9,7 @@ export const AuditEntry = z
   .object({
     at: z.string().describe('RFC 3339 time'),
     actor: z.string().describe('Subject of the caller'),
-    action: z.enum(['run.start', 'run.cancel', 'run.retry-failed', 'run.skip-failed', 'approval.approve', 'approval.reject', 'definition.register', 'schedule.create', 'schedule.pause', 'schedule.unpause', 'schedule.trigger', 'schedule.delete', 'incident.webhook', 'incident.declare', 'incident.note', 'incident.report']),
+    action: z.enum(['run.start', 'run.cancel', 'run.retry-failed', 'run.skip-failed', 'approval.approve', 'approval.reject', 'definition.register', 'schedule.create', 'schedule.pause', 'schedule.unpause', 'schedule.trigger', 'schedule.delete', 'incident.webhook', 'incident.declare', 'incident.note', 'incident.report', 'codec.decode', 'codec.encode']),
     target: z.string().describe('Run (workflowId), definition name or schedule id'),
     details: z.record(z.string(), z.unknown()).optional(),
   })
