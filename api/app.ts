@@ -24,6 +24,7 @@ import approvalsRoutes from './routes/approvals.ts';
 import definitionRoutes from './routes/definitions.ts';
 import scheduleRoutes from './routes/schedules.ts';
 import incidentRoutes from './routes/incidents.ts';
+import codecRoutes from './routes/codec.ts';
 import { join } from 'node:path';
 
 export interface ApiOptions {
@@ -80,5 +81,6 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   await app.register(definitionRoutes, { prefix: '/v1', services });
   await app.register(scheduleRoutes, { prefix: '/v1', services });
   await app.register(incidentRoutes, { prefix: '/v1', services });
+  await app.register(codecRoutes, { prefix: '/v1', services });
   return app;
 }
