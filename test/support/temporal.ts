@@ -2,6 +2,7 @@
 // task queue of the test's own, using the workflow bundle built once per run.
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
 import { createWorker, type CreateWorkerOptions } from '../../worker/worker.ts';
 import { buildWorkflowBundle } from '../../worker/bundle.ts';
@@ -9,6 +10,7 @@ import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { graphQuery } from '../../workflows/interpreter/messages.ts';
 import type { RunGraph } from '../../workflows/interpreter/graph.ts';
+import { AesGcmCodec, dataConverterFromEnv, isEncrypted, keyringFromEnv } from '../../codec/index.ts';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -22,6 +24,8 @@ export interface TemporalTestEnv {
   namespace: string;
   taskQueue: string;
   client: Client;
+  /** The payload codec of the run (CEDILLE_CODEC_KEYS, set by test/run.ts with CEDILLE_TEST_CODEC=1); the client and workers use it. */
+  dataConverter: DataConverter | undefined;
   /** Starts a worker on the test's task queue; `stop()` shuts it down and waits. */
   startWorker(opts?: Partial<CreateWorkerOptions>): Promise<RunningWorker>;
   /** Starts `interpret` on a compiled definition. */
@@ -48,7 +52,8 @@ export async function temporalTestEnv(): Promise<TemporalTestEnv> {
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const taskQueue = `test-${randomUUID()}`;
   const connection = await Connection.connect({ address });
-  const client = new Client({ connection, namespace });
+  const dataConverter = dataConverterFromEnv();
+  const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   const natives: NativeConnection[] = [];
   const workers = new Set<RunningWorker>();
 
@@ -57,6 +62,7 @@ export async function temporalTestEnv(): Promise<TemporalTestEnv> {
     namespace,
     taskQueue,
     client,
+    dataConverter,
     async startWorker(opts = {}) {
       const native = await NativeConnection.connect({ address });
       natives.push(native);
@@ -107,4 +113,22 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+let codec: AesGcmCodec | null | undefined;
+/**
+ * The value of a payload read from a raw history (`fetchHistory()` does not decode), decrypted first
+ * when the run's codec encrypted it: tests that read activity inputs from history use this.
+ */
+export function payloadValue(payload: Payload | null | undefined): unknown {
+  if (!payload) return undefined;
+  if (isEncrypted(payload)) {
+    if (codec === undefined) {
+      const ring = keyringFromEnv();
+      codec = ring ? new AesGcmCodec(ring) : null;
+    }
+    if (!codec) throw new Error('encrypted payload in history, but CEDILLE_CODEC_KEYS is not set');
+    payload = codec.decrypt(payload);
+  }
+  return defaultPayloadConverter.fromPayload(payload);
 }
