@@ -40,6 +40,8 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     TEMPORAL_NAMESPACE: temporal.namespace,
     CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')),
     API_PORT: '0',
+    // The run's codec (test/run.ts): the API's client must read what the test workers encrypt.
+    ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
     ...opts.env,
   });
   const config: ApiConfig = {
