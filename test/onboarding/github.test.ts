@@ -12,6 +12,7 @@ import openPullRequest from '../../activities/github/openPullRequest.ts';
 import mergePullRequest from '../../activities/github/mergePullRequest.ts';
 import closePullRequest from '../../activities/github/closePullRequest.ts';
 import comment from '../../activities/github/comment.ts';
+import updateBranch from '../../activities/github/updateBranch.ts';
 import { commitTo, git, scratch, seededBareRepo, showFile } from './_git.ts';
 
 const REPO = 'ClubCedille/Plateforme-Cedille';
@@ -81,7 +82,7 @@ describe('github activities against the local peer', () => {
     assert.deepEqual([retried.merged, retried.sha, retried.message], [true, out.sha, 'already merged']);
   });
 
-  it('two onboardings from the same main: the second conflicts (MergeConflict / reported), then merges once re-committed on the fresh main', async () => {
+  it('two onboardings from the same main: the second conflicts (MergeConflict / reported), then merges once re-committed on the fresh main (branch moved)', async () => {
     const baseBoth = await showFile(bare, 'main', ARGO_APPS);
     await commitTo(bare, 'onboarding/jazz', onboardingFiles('jazz', `${baseBoth}\n`), 'Onboard jazz');
     await commitTo(bare, 'onboarding/chess', onboardingFiles('chess', `${baseBoth}\n`), 'Onboard chess');
@@ -96,9 +97,14 @@ describe('github activities against the local peer', () => {
     const reported = (await callActivity(mergePullRequest, { repository: REPO, number: chess.number, onConflict: 'report' })) as { merged: boolean; conflict: boolean };
     assert.deepEqual([reported.merged, reported.conflict], [false, true]);
 
-    // What the workflow does: the branch again on the fresh main, the line added to its current list.
+    // What the workflow does: the change again on the fresh main (a scratch branch), the line added
+    // to main's current list, then the pull request's branch moved there (force).
     const fresh = await showFile(bare, 'main', ARGO_APPS);
-    const recommitted = await commitTo(bare, 'onboarding/chess', onboardingFiles('chess', `${fresh}\n`), 'Onboard chess (on the fresh main)');
+    const recommitted = await commitTo(bare, 'onboarding-refresh/chess', onboardingFiles('chess', `${fresh}\n`), 'Onboard chess (on the fresh main)');
+    const notFf = await failureOf(callActivity(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted }));
+    assert.equal(notFf.type, 'GithubInvalid', 'not a fast-forward without force');
+    assert.deepEqual(await callActivity(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted, force: true }), { branch: 'onboarding/chess', sha: recommitted });
+    assert.equal(await git(bare, 'rev-parse', 'onboarding/chess'), recommitted);
     const stale = await failureOf(callActivity(mergePullRequest, { repository: REPO, number: chess.number, sha: chess.headSha }));
     assert.equal(stale.type, 'HeadModified', 'the approved head is no longer the branch head');
     const merged = (await callActivity(mergePullRequest, { repository: REPO, number: chess.number, sha: recommitted })) as { merged: boolean };

@@ -7,6 +7,7 @@
 //   PUT    /repos/{o}/{r}/pulls/{n}/merge                a real merge in the bare repo (merge commit or squash);
 //                                                        405 "Pull Request is not mergeable" on a conflict,
 //                                                        409 "Head branch was modified..." when `sha` is not the head
+//   PATCH  /repos/{o}/{r}/git/refs/heads/{branch}        move a branch (fast-forward only unless force: true)
 //   GET    /repos/{o}/{r}/issues/{n}/comments            list comments
 //   POST   /repos/{o}/{r}/issues/{n}/comments            comment
 // Every request needs `Authorization: token <token>` (or Bearer): 401 "Bad credentials" otherwise.
@@ -118,6 +119,12 @@ export async function startGithubPeer(repos: Record<string, string>, opts: { tok
     const auth = req.headers.authorization ?? '';
     if (auth !== `token ${token}` && auth !== `Bearer ${token}`) throw new HttpError(401, 'Bad credentials', { documentation_url: 'https://docs.github.com/rest' });
     const url = new URL(req.url ?? '/', 'http://peer');
+    // Octokit sends the ref URL-encoded (heads%2Fonboarding%2Fradio), GitHub accepts both.
+    const ref = /^\/repos\/([^/]+)\/([^/]+)\/git\/refs\/(.+)$/.exec(url.pathname);
+    const refName = ref ? decodeURIComponent(ref[3]!) : '';
+    if (ref && req.method === 'PATCH' && refName.startsWith('heads/')) {
+      return updateRef(`${ref[1]}/${ref[2]}`, refName.slice('heads/'.length), body ? (JSON.parse(body) as Record<string, unknown>) : {});
+    }
     const m = /^\/repos\/([^/]+)\/([^/]+)\/(pulls|issues)(?:\/(\d+))?(?:\/(merge|comments))?\/?$/.exec(url.pathname);
     if (!m) throw new HttpError(404, 'Not Found');
     const repo = `${m[1]}/${m[2]}`;
@@ -237,6 +244,24 @@ export async function startGithubPeer(repos: Record<string, string>, opts: { tok
       return { status: 201, json: commentJson(p, c) };
     }
     throw new HttpError(404, 'Not Found');
+  }
+
+  /** PATCH git/refs/heads/{branch}: GitHub's "update a reference". */
+  async function updateRef(repo: string, branch: string, input: Record<string, unknown>): Promise<{ status: number; json: unknown }> {
+    const path = repos[repo];
+    if (!path) throw new HttpError(404, 'Not Found');
+    const sha = String(input.sha ?? '');
+    return serial(repo, async () => {
+      const current = await revParse(path, `refs/heads/${branch}`);
+      if (!current) throw new HttpError(422, 'Reference does not exist');
+      if (!(await revParse(path, sha))) throw new HttpError(422, 'Object does not exist');
+      if (input.force !== true) {
+        const ff = await git(path, 'merge-base', '--is-ancestor', current, sha).then(() => true, () => false);
+        if (!ff) throw new HttpError(422, 'Update is not a fast forward');
+      }
+      await git(path, 'update-ref', `refs/heads/${branch}`, sha, current);
+      return { status: 200, json: { ref: `refs/heads/${branch}`, url: `${serverUrl}/repos/${repo}/git/refs/heads/${branch}`, object: { sha, type: 'commit' } } };
+    });
   }
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
