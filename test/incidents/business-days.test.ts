@@ -2,12 +2,13 @@
 // statutory holidays skipped, end of day in local time across DST changes. Pure: no server.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { z } from 'zod';
 import { addBusinessDays, easterSunday, isBusinessDay, quebecHolidays, zonedInstant } from '../../activities/incidents/_business-days.ts';
 import reviewDeadline from '../../activities/incidents/reviewDeadline.ts';
 import type { ActivityContext } from '../../activities/define.ts';
 
 const ctx = { attempt: 1, idempotencyKey: 'test', heartbeat() {}, signal: new AbortController().signal, log: console } as unknown as ActivityContext;
-const deadline = (input: Parameters<typeof reviewDeadline.handler>[0]) => reviewDeadline.handler(reviewDeadline.input.parse(input), ctx);
+const deadline = (input: z.input<typeof reviewDeadline.input>) => reviewDeadline.handler(reviewDeadline.input.parse(input), ctx);
 
 describe('Québec holidays', () => {
   it('computes Easter and the movable holidays of several years', () => {
