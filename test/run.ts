@@ -7,6 +7,9 @@
 //   of a fake-gcs-server (needsGcs); CEDILLE_TEST_VAULT_ADDR + CEDILLE_TEST_VAULT_TOKEN of a dev-mode
 //   OpenBao (needsVaultDev).
 // Arguments narrow the run: `npm test -- test/compiler` or a file list.
+// CEDILLE_TEST_CODEC=1 encrypts every payload of the run (codec/): a fresh key in the scratch dir as
+// CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/). Off by default
+// until every test reads raw history payloads through payloadValue (test/support/temporal.ts).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -19,6 +22,7 @@ import { startLocalCluster, type LocalCluster } from '../infra/cluster/local-clu
 import { needsCluster, needsGcs, needsVaultDev } from '../infra/cluster/test-files.ts';
 import { startFakeGcs, type FakeGcs } from '../infra/tools/fake-gcs-server.ts';
 import { startOpenBaoDev, type OpenBaoDev } from '../infra/tools/openbao.ts';
+import { ensureKeyFile } from '../codec/index.ts';
 
 function testFiles(paths: string[]): string[] {
   const out: string[] = [];
@@ -62,11 +66,14 @@ process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 let code = 1;
 try {
   const bundlePath = join(scratch, 'workflow-bundle.js');
+  const codecKeys = /^(1|true|yes)$/i.test(process.env.CEDILLE_TEST_CODEC ?? '') ? join(scratch, 'codec-keys') : undefined;
+  if (codecKeys) ensureKeyFile(codecKeys);
   writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
   const k8s = [
     cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${cluster.kubeconfigPath})` : '',
     gcs ? `; gcs ${gcs.url}` : '',
     vault ? `; openbao ${vault.address}` : '',
+    codecKeys ? '; payloads encrypted' : '',
   ].join('');
   process.stderr.write(`[test] temporal ${server.address}${k8s}; ${files.length} test files\n`);
   code = await new Promise<number>((resolve) => {
@@ -81,6 +88,7 @@ try {
           TEMPORAL_NAMESPACE: server.namespace,
           CEDILLE_WORKFLOW_BUNDLE: bundlePath,
           CEDILLE_TEST_SCRATCH: scratch,
+          ...(codecKeys ? { CEDILLE_CODEC_KEYS: codecKeys } : {}),
           ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
           ...(cluster ? { KUBECONFIG: cluster.kubeconfigPath, CEDILLE_TEST_KUBECONFIG: cluster.kubeconfigPath } : {}),
           ...(gcs ? { CEDILLE_TEST_GCS_URL: gcs.url } : {}),
