@@ -29,6 +29,8 @@ export interface DevServerOptions {
   ui?: boolean;
   port?: number;
   uiPort?: number;
+  /** The UI's remote codec endpoint (the API's /v1/codec): the UI shows payloads decoded through it. */
+  uiCodecEndpoint?: string;
   namespace?: string;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Extra `--dynamic-config-value` entries (after DEV_SERVER_DYNAMIC_CONFIG, so they win). */
@@ -80,6 +82,7 @@ export async function startDevServer(opts: DevServerOptions = {}): Promise<DevSe
   args.push('--log-level', opts.logLevel ?? 'error');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (uiPort) args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  if (uiPort && opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   else args.push('--headless');
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
   for (const kv of [...DEV_SERVER_DYNAMIC_CONFIG, ...(opts.dynamicConfig ?? [])]) args.push('--dynamic-config-value', kv);
