@@ -73,6 +73,8 @@ export const IncidentsConfigFile = z.strictObject({
       grafana: z.strictObject({ auth: WebhookAuth.optional(), enabled: z.boolean().default(true) }).prefault({}),
       /** Largest webhook body accepted (413 beyond). */
       maxBodyBytes: z.int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+      /** Deliveries per sender address per minute (Alertmanager bursts when many groups fire at once). */
+      ratePerMinute: z.int().min(1).max(100_000).default(600),
     })
     .refine((w) => w.auth || w.alertmanager.auth || !w.alertmanager.enabled, { message: 'alertmanager: no auth configured (webhooks.auth or webhooks.alertmanager.auth)', path: ['alertmanager', 'auth'] })
     .refine((w) => w.auth || w.grafana.auth || !w.grafana.enabled, { message: 'grafana: no auth configured (webhooks.auth or webhooks.grafana.auth)', path: ['grafana', 'auth'] })
@@ -99,6 +101,7 @@ export type WebhookSource = 'alertmanager' | 'grafana';
 export interface IncidentsConfig {
   webhooks: Partial<Record<WebhookSource, ResolvedAuth>>;
   maxBodyBytes: number;
+  ratePerMinute: number;
   open: IncidentsConfigFile['open'];
   clubs: IncidentsConfigFile['clubs'];
   owners: IncidentsConfigFile['owners'];
@@ -158,7 +161,7 @@ export function incidentsConfigFrom(doc: unknown, env: NodeJS.ProcessEnv = proce
     const auth = own?.auth ?? c.webhooks?.auth;
     if (own?.enabled !== false && auth) webhooks[source] = resolveAuth(auth, `${file}: webhooks.${own?.auth ? `${source}.auth` : 'auth'}`, env);
   }
-  return { webhooks, maxBodyBytes: c.webhooks?.maxBodyBytes ?? 1024 * 1024, open: c.open, clubs: c.clubs, owners: c.owners };
+  return { webhooks, maxBodyBytes: c.webhooks?.maxBodyBytes ?? 1024 * 1024, ratePerMinute: c.webhooks?.ratePerMinute ?? 600, open: c.open, clubs: c.clubs, owners: c.owners };
 }
 
 /** Loads CEDILLE_INCIDENTS_CONFIG; without a file, webhooks are disabled and the defaults apply. */

@@ -119,7 +119,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       hooks.post(
         `/incidents/webhooks/${source}`,
         {
-          config: mutating(services, 'public'),
+          config: { access: 'public' as const, rateLimit: { max: config.ratePerMinute, timeWindow: 60_000 } },
           bodyLimit: config.maxBodyBytes,
           schema: {
             tags: ['incidents'],

@@ -38,6 +38,7 @@ webhooks:
           header: X-Grafana-Alerting-Signature
           timestampHeader: X-Grafana-Alerting-Signature-Timestamp
   maxBodyBytes: 65536
+  ratePerMinute: 100000
 open:
   severities: [critical]
   namespaces:
