@@ -9,6 +9,7 @@ import * as runs from './commands/runs.ts';
 import * as approvals from './commands/approvals.ts';
 import * as schedules from './commands/schedules.ts';
 import * as audit from './commands/audit.ts';
+import * as incidents from './commands/incidents.ts';
 
 export function buildProgram(): Command {
   const program = new Command('cedille')
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   approvals.register(program);
   schedules.register(program);
   audit.register(program);
+  incidents.register(program);
   return program;
 }
 
