@@ -15,6 +15,6 @@ export default defineActivity({
     const latest = backups.filter((b) => b.verified).at(-1) ?? backups.at(-1);
     if (!latest) throw ApplicationFailure.create({ message: `no backup of ${namespace}/${pvc} in gs://${bucket}/${volumePrefix(prefix, namespace, pvc)}`, type: 'NoBackup', nonRetryable: true });
     const m = latest.manifest;
-    return { manifest: latest.manifestObject, snapshotTime: m.snapshotTime, size: m.size, fileCount: m.fileCount, storedBytes: m.storedBytes, verified: latest.verified };
+    return { manifest: latest.manifestObject, snapshotTime: m.snapshotTime, size: m.sizeBytes, fileCount: m.fileCount, storedBytes: m.storedBytes, verified: latest.verified };
   },
 });

@@ -12,7 +12,7 @@ import { runAgentJob } from './_job.ts';
 import { Agent, VaultRef, restoreArgs } from './_params.ts';
 import { ensureServiceAccount } from './_serviceAccount.ts';
 
-const RestoreResult = z.looseObject({ fileCount: z.number().optional(), files: z.number().optional(), size: z.number().optional(), bytes: z.number().optional() });
+const RestoreResult = z.looseObject({ fileCount: z.number().optional(), sizeBytes: z.number().optional() });
 
 export default defineActivity({
   name: 'backup.restore',
@@ -54,14 +54,14 @@ export default defineActivity({
       ctx,
     );
     const r = RestoreResult.safeParse(job.result).data;
-    const fileCount = r?.fileCount ?? r?.files;
-    const size = r?.size ?? r?.bytes;
-    const mismatch = [fileCount !== undefined && fileCount !== m.fileCount ? `${fileCount} files (manifest: ${m.fileCount})` : '', size !== undefined && size !== m.size ? `${size} bytes (manifest: ${m.size})` : ''].filter(Boolean);
+    const fileCount = r?.fileCount;
+    const size = r?.sizeBytes;
+    const mismatch = [fileCount !== undefined && fileCount !== m.fileCount ? `${fileCount} files (manifest: ${m.fileCount})` : '', size !== undefined && size !== m.sizeBytes ? `${size} bytes (manifest: ${m.sizeBytes})` : ''].filter(Boolean);
     if (mismatch.length) throw ApplicationFailure.create({ message: `restore of gs://${bucket}/${manifest} into ${namespace}/${pvc} wrote ${mismatch.join(', ')}`, type: 'RestoreMismatch', nonRetryable: true });
     return {
       job: job.job,
       seconds: job.seconds,
-      expected: { fileCount: m.fileCount, size: m.size, sha256: m.sha256 },
+      expected: { fileCount: m.fileCount, size: m.sizeBytes, sha256: m.sha256 },
       restored: { ...(fileCount !== undefined ? { fileCount } : {}), ...(size !== undefined ? { size } : {}) },
     };
   },

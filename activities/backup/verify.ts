@@ -36,7 +36,7 @@ export default defineActivity({
       last = bytes;
       ctx.heartbeat({ bytes });
     });
-    const expected = typeof m.storedSha256 === 'string' ? m.storedSha256 : m.sha256;
+    const expected = m.sha256;
     if (got.bytes !== m.storedBytes || got.sha256 !== expected) {
       throw ApplicationFailure.create({
         message: `gs://${bucket}/${object} does not match its manifest: ${got.bytes} bytes sha256 ${got.sha256}, manifest says ${m.storedBytes} bytes sha256 ${expected}`,
@@ -51,6 +51,6 @@ export default defineActivity({
         storage().bucket(bucket).file(`${prefixOf(manifestObject)}${VERIFIED_FILE}`).save(marker, { resumable: false, contentType: 'application/json' }),
       );
     }
-    return { object, storedBytes: m.storedBytes, size: m.size, fileCount: m.fileCount, sha256: got.sha256, snapshotTime: m.snapshotTime, verifiedAt };
+    return { object, storedBytes: m.storedBytes, size: m.sizeBytes, fileCount: m.fileCount, sha256: got.sha256, snapshotTime: m.snapshotTime, verifiedAt };
   },
 });

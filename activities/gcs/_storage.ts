@@ -48,23 +48,26 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
- * The fields of the agent's manifest.json the workflows use (backup-agent/manifest.ts has the
- * full schema); unknown fields pass through.
+ * The fields of the agent's manifest.json the workflows use (backup-agent/manifest.ts has the full
+ * schema, the agent's contract); unknown fields pass through. `sha256` and `storedBytes` describe the
+ * stored (encrypted) object, `sizeBytes` and `fileCount` the volume's files.
  */
-export const BackupManifest = z.looseObject({
-  apiVersion: z.string().optional(),
-  namespace: z.string(),
-  pvc: z.string(),
-  snapshotName: z.string().optional(),
-  snapshotTime: z.string(),
-  createdAt: z.string().optional(),
-  object: z.string().describe('object name of the encrypted archive'),
-  storedBytes: z.number().int().nonnegative(),
-  size: z.number().int().nonnegative().describe('bytes of the files'),
-  fileCount: z.number().int().nonnegative(),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
-export type BackupManifest = z.infer<typeof BackupManifest>;
+export const BackupManifest = z
+  .looseObject({
+    apiVersion: z.string().optional(),
+    namespace: z.string(),
+    pvc: z.string(),
+    snapshotName: z.string().optional(),
+    snapshotTime: z.string().optional(),
+    createdAt: z.string(),
+    object: z.string().describe('object name of the encrypted archive'),
+    storedBytes: z.number().int().nonnegative(),
+    sizeBytes: z.number().int().nonnegative().describe('bytes of the files'),
+    fileCount: z.number().int().nonnegative(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  })
+  .transform((m) => ({ ...m, snapshotTime: m.snapshotTime ?? m.createdAt }));
+export type BackupManifest = z.output<typeof BackupManifest>;
 
 export const MANIFEST_FILE = 'manifest.json';
 /** Written by backup.verify next to a manifest whose object matched its checksum. */
