@@ -13,22 +13,11 @@ import { renderApp } from '../../activities/gitops/_render.ts';
 import { AppRequest } from '../../activities/gitops/_request.ts';
 import renderActivity from '../../activities/gitops/renderApp.ts';
 import { callActivity } from '../activities/_support.ts';
+import { SAMPLE_REQUEST } from './_app-request.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const GOLDEN = join(here, 'golden');
 const FIXTURE = join(here, '..', 'fixtures', 'gitops');
-
-export const SAMPLE_REQUEST = {
-  club: 'robotique',
-  app: 'robotique-site',
-  image: 'ghcr.io/clubcedille/robotique-site:1.4.2',
-  port: 8080,
-  environments: ['staging', 'prod'],
-  hostnames: { staging: ['staging.robotique.cedille.club'], prod: ['robotique.cedille.club', 'www.robotique.cedille.club'] },
-  replicas: { staging: 1, prod: 3 },
-  resources: { prod: { requests: { cpu: '200m', memory: '256Mi' }, limits: { cpu: '1', memory: '512Mi' } } },
-  contacts: [{ name: 'Alice Tremblay', email: 'alice@example.org', github: 'alicet' }],
-};
 
 const CASES: Record<string, unknown> = {
   'robotique-site': SAMPLE_REQUEST,
