@@ -116,11 +116,11 @@ export class KubeClient {
     return (await this.api.raw<KList>(HttpMethod.GET, path, { query, signal })).body;
   }
 
-  /** Server-side apply; `created` from the server's 201. */
-  async apply(obj: KObject, opts: { force?: boolean; fieldManager?: string; signal?: AbortSignal } = {}): Promise<{ object: KObject; created: boolean }> {
+  /** Server-side apply; `created` from the server's 201. `dryRun`: validated and admitted, not persisted (dryRun=All). */
+  async apply(obj: KObject, opts: { force?: boolean; fieldManager?: string; signal?: AbortSignal; dryRun?: boolean } = {}): Promise<{ object: KObject; created: boolean }> {
     const path = await this.path(obj.apiVersion, obj.kind, obj.metadata.namespace, obj.metadata.name);
     const res = await this.api.raw<KObject>(HttpMethod.PATCH, path, {
-      query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ? true : undefined, fieldValidation: 'Strict' },
+      query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: opts.force ? true : undefined, fieldValidation: 'Strict', dryRun: opts.dryRun ? 'All' : undefined },
       body: obj,
       contentType: PatchStrategy.ServerSideApply,
       signal: opts.signal,
