@@ -20,6 +20,7 @@ import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
 import { portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
 import { banner } from './banner.ts';
+import { ensureKeyFile } from '../../codec/index.ts';
 
 const env = process.env;
 const stopping = new AbortController();
@@ -54,6 +55,12 @@ async function registerSearchAttributes(address: string, namespace: string): Pro
   }
 }
 
+function uiOrigins(uiUrl: string): string[] {
+  const u = new URL(uiUrl);
+  const names = ['127.0.0.1', 'localhost'].includes(u.hostname) ? ['127.0.0.1', 'localhost'] : [u.hostname];
+  return names.map((h) => `${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`);
+}
+
 /** Starts everything; resolves to the worker's run promise, which settles once the worker has stopped. */
 async function start(): Promise<Promise<void>> {
   const dir = dataDir(env);
@@ -62,6 +69,15 @@ async function start(): Promise<Promise<void>> {
   let address = env.TEMPORAL_ADDRESS || undefined;
   let uiUrl: string | undefined;
   let cli = 'temporal';
+  // Payloads in history are encrypted (codec/, docs/SECURITY.md): without CEDILLE_CODEC_KEYS, with a
+  // dev key generated once in the data dir. The worker and the API read the variable.
+  if (!env.CEDILLE_CODEC_KEYS) {
+    env.CEDILLE_CODEC_KEYS = join(dir, 'codec-keys');
+    ensureKeyFile(env.CEDILLE_CODEC_KEYS);
+  }
+  // The API's address is chosen first: the UI is told where the codec endpoint is.
+  const apiPort = env.API_PORT || String(await portOrFree(DEFAULT_API_PORT));
+  const codecEndpoint = `${(env.API_PUBLIC_URL || `http://${env.API_HOST || '127.0.0.1'}:${apiPort}`).replace(/\/+$/, '')}/v1/codec`;
   if (!address) {
     cli = await ensureTemporalCli();
     say(`starting the Temporal dev server (log: ${join(dir, 'temporal.log')})`);
@@ -72,6 +88,7 @@ async function start(): Promise<Promise<void>> {
       ui: true,
       port: await portOrFree(7233),
       uiPort: await portOrFree(8233),
+      uiCodecEndpoint: codecEndpoint,
       namespace,
       signal: stopping.signal,
     });
@@ -119,7 +136,9 @@ async function start(): Promise<Promise<void>> {
     ...env,
     TEMPORAL_ADDRESS: address,
     TEMPORAL_NAMESPACE: namespace,
-    API_PORT: env.API_PORT || String(await portOrFree(DEFAULT_API_PORT)),
+    API_PORT: apiPort,
+    // The UI calls the codec endpoint from the browser, from either name of the loopback address.
+    CEDILLE_CODEC_CORS_ORIGINS: env.CEDILLE_CODEC_CORS_ORIGINS || (uiUrl ? uiOrigins(uiUrl).join(',') : ''),
   });
   const api = await buildApi({ config, logger: { level: 'warn' } });
   undo.push(() => api.close());
@@ -136,6 +155,7 @@ async function start(): Promise<Promise<void>> {
       tokens: config.tokens,
       cli,
       kubernetes,
+      codec: { keys: env.CEDILLE_CODEC_KEYS, endpoint: codecEndpoint },
     }),
   );
   return running;
