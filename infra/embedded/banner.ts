@@ -14,12 +14,23 @@ export interface BannerInfo {
   cli: string;
   /** The Kubernetes cluster the worker's activities use, if any. */
   kubernetes?: { kubeconfig: string; server?: string; local: boolean };
+  /** Payload encryption: the keys (file or inline) and the codec endpoint the UI and `temporal` decode through. */
+  codec?: { keys: string; endpoint: string };
 }
 
 function kubernetesLine(k: BannerInfo['kubernetes']): string {
   if (!k) return '(none: `npm start -- --local-cluster` runs a local one, or set KUBECONFIG)';
   if (!k.local) return `KUBECONFIG=${k.kubeconfig}   (not managed here)`;
   return `KUBECONFIG=${k.kubeconfig}   (local cluster ${k.server}, kwok nodes; kubectl works with it)`;
+}
+
+function codecLines(c: NonNullable<BannerInfo['codec']>): string[] {
+  // Inline keys (id:base64,...) are never printed; a keys file is named.
+  const keys = /^[^/.][^,]*:/.test(c.keys) ? 'inline in CEDILLE_CODEC_KEYS' : c.keys;
+  return [
+    `  Payloads        encrypted in history (AES-256-GCM; keys ${keys})`,
+    `  Codec endpoint  ${c.endpoint}   (for the UI: open ${c.endpoint}/session once, see docs/SECURITY.md)`,
+  ];
 }
 
 export function banner(b: BannerInfo): string {
@@ -37,10 +48,12 @@ export function banner(b: BannerInfo): string {
     `  Admin token     ${b.tokens.admin}   (dev-admin: everything but approving)`,
     `  Approver token  ${b.tokens.approver}   (dev-approver: operator, groups ets-it, sre, admins)`,
     `  Kubernetes      ${kubernetesLine(b.kubernetes)}`,
+    ...(b.codec ? codecLines(b.codec) : []),
     `  Data            ${b.dataDir}`,
     'Try it, the built-in helloWorld workflow with input {"name":"Ada"}:',
     ...(startForm ? [`  in the UI      ${startForm}`] : []),
     `  with temporal  ${b.cli} workflow start --type helloWorld --task-queue ${b.taskQueue} --input '{"name":"Ada"}' --address ${b.temporalAddress}${ns}`,
+    ...(b.codec ? [`  its result     ${b.cli} workflow show -w <workflow id> --address ${b.temporalAddress}${ns} --codec-endpoint ${b.codec.endpoint} --codec-auth 'Bearer ${b.tokens.admin}'`] : []),
     `  with cedille   CEDILLE_API_URL=${b.apiUrl} CEDILLE_TOKEN=${b.tokens.admin} npm run -s cedille -- run hello-world --set name=Ada --watch`,
     '',
   ].join('\n');
