@@ -17,6 +17,13 @@ const STYLE = raw(`
   dl.facts.details{background:#f7fafc;border:1px solid #e2e8f0;border-radius:6px;padding:12px}
   h2{font-size:17px;margin:24px 0 8px}
   pre.details{background:#f7fafc;border:1px solid #e2e8f0;border-radius:6px;padding:12px;white-space:pre-wrap;word-break:break-word;font-size:14px;max-height:480px;overflow:auto}
+  h3{font-size:15px;margin:16px 0 6px}
+  pre.diff{background:#fff;border:1px solid #e2e8f0;border-radius:6px;padding:8px 0;font-size:13px;line-height:1.4;max-height:640px;overflow:auto;margin:0}
+  pre.diff span{display:block;padding:0 12px;white-space:pre}
+  pre.diff .file{background:#edf2f7;font-weight:600;margin-top:6px}
+  pre.diff .hunk{color:#6b46c1;background:#faf5ff}
+  pre.diff .add{background:#f0fff4;color:#22543d}
+  pre.diff .del{background:#fff5f5;color:#742a2a}
   table.decisions{border-collapse:collapse;width:100%;font-size:15px}
   table.decisions th,table.decisions td{border-bottom:1px solid #e2e8f0;text-align:left;padding:6px 8px;vertical-align:top}
   .muted{color:#718096}
@@ -112,7 +119,24 @@ function label(key: string): string {
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
 
-/** Flat JSON objects as a list of labelled values; anything else as preformatted text (JSON pretty-printed). */
+/** A unified diff (what a pull request shows): starts with `diff --git` or has `@@` hunk headers. */
+function isUnifiedDiff(text: string): boolean {
+  return /^diff --git /m.test(text) || (/^--- /m.test(text) && /^@@ .* @@/m.test(text));
+}
+
+/** A unified diff with added/removed lines, hunk and file headers told apart (colours), one span per line. */
+function diffBlock(text: string): Html {
+  const lines = text.replace(/\n$/, '').split('\n');
+  const cls = (l: string) =>
+    /^(diff --git|index |--- |\+\+\+ |new file mode|deleted file mode)/.test(l) ? 'file' : l.startsWith('@@') ? 'hunk' : l.startsWith('+') ? 'add' : l.startsWith('-') ? 'del' : 'ctx';
+  return html`<pre class="diff">${lines.map((l) => html`<span class="${cls(l)}">${l || ' '}</span>`)}</pre>`;
+}
+
+/**
+ * Flat JSON objects as a list of labelled values, where multi-line texts (a rendered diff, a plan)
+ * follow as their own preformatted blocks (a diff coloured line by line); anything else as
+ * preformatted text (JSON pretty-printed).
+ */
 function detailsBlock(details: string | undefined): Html {
   if (!details) return html`<p class="muted">The request came without details.</p>`;
   let value: unknown;
@@ -123,8 +147,14 @@ function detailsBlock(details: string | undefined): Html {
   }
   const entries = value && typeof value === 'object' && !Array.isArray(value) ? Object.entries(value) : [];
   if (entries.length && entries.every(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))) {
-    return html`<dl class="facts details">${entries.map(([k, v]) => html`<dt>${label(k)}</dt><dd>${String(v)}</dd>`)}</dl>`;
+    const long = (v: unknown) => typeof v === 'string' && v.includes('\n');
+    const short = entries.filter(([, v]) => !long(v));
+    const blocks = entries.filter(([, v]) => long(v)) as [string, string][];
+    return html`${short.length ? html`<dl class="facts details">${short.map(([k, v]) => html`<dt>${label(k)}</dt><dd>${String(v)}</dd>`)}</dl>` : ''}
+${blocks.map(([k, v]) => html`<h3>${label(k)}</h3>${isUnifiedDiff(v) ? diffBlock(v) : html`<pre class="details">${v}</pre>`}`)}`;
   }
+  const text = typeof value === 'string' ? value : value === undefined ? details : undefined;
+  if (text !== undefined && isUnifiedDiff(text)) return diffBlock(text);
   return html`<pre class="details">${details}</pre>`;
 }
 
