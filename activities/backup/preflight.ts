@@ -76,7 +76,7 @@ export default defineActivity({
   input: z.strictObject({
     bucket: z.string().min(3),
     driver: z.string().default('io.openebs.csi-mayastor'),
-    snapshotClass: z.string().optional().describe('a given class (default: the default class of the driver, else the first)'),
+    snapshotClass: z.string().default('').describe('a given class (default, empty: the default class of the driver, else the first)'),
     vault: z.strictObject({ address: z.string().url(), transitKey: z.string().min(1), transitMount: z.string().default('transit') }),
   }),
   output: z.object({ ok: z.boolean(), problems: z.array(z.string()), snapshotClass: z.string() }),
@@ -84,7 +84,7 @@ export default defineActivity({
     const probe = `.cedille-preflight/${ctx.idempotencyKey.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
     const [bucketProblems, snap, keyProblems] = await Promise.all([
       checkBucket(bucket, probe),
-      checkSnapshotClass(driver, snapshotClass, ctx.signal),
+      checkSnapshotClass(driver, snapshotClass || undefined, ctx.signal),
       checkTransitKey(vault.address, vault.transitMount, vault.transitKey, ctx.signal),
     ]);
     const problems = [...bucketProblems, ...snap.problems, ...keyProblems];
