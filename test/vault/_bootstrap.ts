@@ -1,0 +1,130 @@
+// Helpers of the Vault bootstrap tests: the built-in definition compiled for `interpret`, a fresh
+// setting per test (namespace, KMS key on the local KMS peer, GitOps remote, a port for the
+// simulated deployment), the run's input, and a scan of a run's raw history for secret values.
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after } from 'node:test';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import * as openpgp from 'openpgp';
+import { loadCatalog } from '../../activities/catalog.ts';
+import { kube } from '../../activities/kubernetes/_client.ts';
+import { freePort } from '../../infra/tools/temporal-dev-server.ts';
+import { DefinitionRegistry } from '../../workflows/registry/index.ts';
+import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import { kubeClients, testNamespace } from '../support/cluster.ts';
+import { seedRemote, type TestRemote } from '../support/git.ts';
+import type { KmsPeer } from './_kms-peer.ts';
+import { simulatedVaultDeployment, type SimulatedVaultDeployment } from './_simulated-vault-deployment.ts';
+
+/** The worker environment variable holding the seal identity's token (the KMS peer knows it). */
+export const KMS_TOKEN_ENV = 'CEDILLE_TEST_KMS_TOKEN';
+export const VALUES_PATH = 'apps/vault/values.yaml';
+
+let compiled: Promise<CompiledDefinition> | undefined;
+export function vaultBootstrapDefinition(): Promise<CompiledDefinition> {
+  compiled ??= (async () => {
+    const registry = await DefinitionRegistry.load({ catalog: await loadCatalog() });
+    const def = registry.get('vault-bootstrap');
+    if (!def) throw new Error('vault-bootstrap is not a built-in definition');
+    return def;
+  })();
+  return compiled;
+}
+
+export async function startBootstrap(client: Client, taskQueue: string, input: unknown): Promise<WorkflowHandle> {
+  return client.workflow.start('interpret', {
+    taskQueue,
+    workflowId: `vault-bootstrap-${randomUUID()}`,
+    args: [{ definition: await vaultBootstrapDefinition(), input } satisfies RunInput],
+    workflowTaskTimeout: '3s',
+  });
+}
+
+export interface Setting {
+  namespace: string;
+  remote: TestRemote;
+  port: number;
+  auditFile: string;
+  kms: { endpoint: string; project: string; location: string; keyRing: string; cryptoKey: string; tokenEnv: string };
+  input(extra?: Record<string, unknown>): Record<string, unknown>;
+  /** The simulated deployment for this setting (started on demand). */
+  deploy(): SimulatedVaultDeployment;
+}
+
+/** A fresh namespace, GitOps remote, port and KMS key name; the seal identity's token holds every permission. */
+export async function newSetting(peer: KmsPeer, name: string, token = `token-${name}`): Promise<Setting> {
+  const namespace = await testNamespace(name);
+  after(async () => {
+    await kube().delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: `${namespace}-vault-auth-delegator` }).catch(() => undefined);
+  });
+  const remote = await seedRemote({ files: { 'README.md': '# platform\n' } });
+  const port = await freePort();
+  const auditFile = join(mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'vault-audit-')), 'audit.log');
+  process.env[KMS_TOKEN_ENV] = token;
+  if (!peer.grants.has(token)) peer.grants.set(token, ['cloudkms.keyRings.get', 'cloudkms.keyRings.create', 'cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeys.create', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
+  const kms = { endpoint: peer.endpoint, project: 'cedille-test', location: 'northamerica-northeast1', keyRing: 'vault', cryptoKey: `unseal-${namespace}`, tokenEnv: KMS_TOKEN_ENV };
+  const deployments: SimulatedVaultDeployment[] = [];
+  after(async () => {
+    for (const d of deployments) await d.stop();
+  });
+  return {
+    namespace,
+    remote,
+    port,
+    auditFile,
+    kms,
+    input: (extra = {}) => ({
+      namespace,
+      address: `https://127.0.0.1:${port}`,
+      seal: 'shamir',
+      kms,
+      shares: 3,
+      threshold: 2,
+      gitops: { repository: remote.path, path: VALUES_PATH, chart: 'openbao' },
+      replicas: 3,
+      auditFilePath: auditFile,
+      deployTimeoutSeconds: 120,
+      ...extra,
+    }),
+    deploy() {
+      const d = simulatedVaultDeployment({ namespace, tlsSecret: 'vault-tls', remote, valuesPath: VALUES_PATH, port });
+      deployments.push(d);
+      return d;
+    },
+  };
+}
+
+/** Admins' PGP key pairs (curve25519: quick to make). */
+export async function adminKeys(n: number): Promise<{ publicKey: string; privateKey: string }[]> {
+  return Promise.all(Array.from({ length: n }, (_, i) =>
+    openpgp.generateKey({ type: 'curve25519', userIDs: [{ name: `Admin ${i}`, email: `admin${i}@cedille.test` }], format: 'armored' }),
+  ));
+}
+
+/** Every string and byte payload of a history, decoded, as one text. */
+function historyText(value: unknown, out: string[] = []): string[] {
+  if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'), Buffer.from(value).toString('base64'));
+  else if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) historyText(v, out);
+  else if (value && typeof value === 'object') for (const v of Object.values(value)) historyText(v, out);
+  return out;
+}
+
+/**
+ * The secrets found in a run's history (raw events, payload bytes decoded): each secret is looked
+ * for whole, and, for multi-line ones (PEM), line by line (a JSON-escaped PEM keeps its lines).
+ */
+export async function secretsInHistory(handle: WorkflowHandle, secrets: Record<string, string>): Promise<string[]> {
+  const text = historyText((await handle.fetchHistory()).events ?? []).join('\n');
+  const found: string[] = [];
+  for (const [name, value] of Object.entries(secrets)) {
+    const needles = [value, ...value.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----'))];
+    if (needles.some((n) => n && text.includes(n))) found.push(name);
+  }
+  return found;
+}
+
+export const k8s = () => kubeClients();
