@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineActivity } from '../define.ts';
+import { SecretRefObject, valueOrSecret } from '../_secrets.ts';
 
 /** Hosts (host or host:port) the activity may call, from CEDILLE_HTTP_ALLOW (comma-separated). */
 export function allowedHosts(env = process.env): Set<string> {
@@ -13,7 +14,10 @@ export default defineActivity({
   input: z.strictObject({
     url: z.url(),
     method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD']).default('GET'),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: z
+      .record(z.string(), z.union([z.string(), SecretRefObject]))
+      .optional()
+      .describe('A value may be a secret reference ("vault:<path>#<field>" or { vault, prefix }), read from Vault by the worker (activities/_secrets.ts)'),
     body: z.unknown().optional(),
     timeoutMs: z.int().min(1).max(300_000).default(30_000),
   }),
@@ -24,9 +28,12 @@ export default defineActivity({
     if (!allow.has(target.host.toLowerCase()) && !allow.has(target.hostname.toLowerCase())) {
       throw ApplicationFailure.nonRetryable(`host ${target.host} is not in CEDILLE_HTTP_ALLOW`, 'HostNotAllowed');
     }
+    // Secret references are resolved here, at the last moment: only the references are in history.
+    const sent: Record<string, string> = {};
+    for (const [name, value] of Object.entries(headers ?? {})) sent[name] = await valueOrSecret(value, { signal: ctx.signal });
     const res = await fetch(target, {
       method,
-      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...sent },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(timeoutMs)]),
     });
