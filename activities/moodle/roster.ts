@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineActivity } from '../define.ts';
 import { moodleCall } from './_client.ts';
+import { resolveSecret, SecretRef } from '../_secrets.ts';
 
 const EnrolledUser = z.looseObject({
   id: z.number(),
@@ -32,11 +33,12 @@ export default defineActivity({
     courseId: z.int().positive(),
     groupId: z.int().min(0).default(0).describe('A group of the course; 0: every student of the course'),
     tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).default('MOODLE_TOKEN').describe('Environment variable of the worker holding the web service token'),
+    tokenRef: SecretRef.optional().describe('Or: the token in Vault ("vault:<path>#<field>"), read by the worker; wins over tokenEnv'),
     pageSize: z.int().min(1).max(1000).default(200),
   }),
   output: z.object({ students: z.array(RosterStudent), pages: z.int() }),
-  async handler({ url, courseId, groupId, tokenEnv, pageSize }, ctx) {
-    const token = process.env[tokenEnv];
+  async handler({ url, courseId, groupId, tokenEnv, tokenRef, pageSize }, ctx) {
+    const token = tokenRef ? await resolveSecret(tokenRef, { signal: ctx.signal }) : process.env[tokenEnv];
     if (!token) throw ApplicationFailure.nonRetryable(`the worker has no ${tokenEnv}: set it to the Moodle web service token`, 'MoodleAuth');
     const students: z.infer<typeof RosterStudent>[] = [];
     let pages = 0;
