@@ -12,11 +12,24 @@ import { RUN_STATUSES, RunGraph, RunSummary, runProblems, safeString } from '../
 import { describeRun, isClosed, PROBLEM, runGraph, runSummary, visibilityQuery, isWorkerTimeout, workerUnavailable, type RunInfo } from '../runs/temporal.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { listRuns } from '../runs/list.ts';
+import { TEMPORAL_UNAVAILABLE } from './health.ts';
 import { loadIncidentsConfig, type WebhookSource } from '../incidents/config.ts';
-import { parseWebhook } from '../incidents/payloads.ts';
+import { AlertmanagerPayload, GrafanaPayload, parseWebhook } from '../incidents/payloads.ts';
 import { normalizeNotification, ownerOf, type IncidentInput } from '../incidents/normalize.ts';
 import { checkWebhookAuth } from '../incidents/signature.ts';
 import { IncidentError, IncidentIntake, INCIDENT_DEFINITION, incidentIdOf, manualIncidentId } from '../incidents/intake.ts';
+
+/** Whether Temporal could not be reached (gRPC UNAVAILABLE anywhere in the cause chain, or no connection). */
+function temporalUnreachable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e.code === 14 || (typeof e.message === 'string' && /ECONNREFUSED|UNAVAILABLE|Failed to connect/i.test(e.message))) return true;
+  }
+  return false;
+}
+
+function unreachable(reply: FastifyReply, err: unknown) {
+  return problem(reply, 503, { type: TEMPORAL_UNAVAILABLE, title: 'Temporal unavailable', detail: `try again later: ${(err as Error).message}` });
+}
 
 const INCIDENT_PROBLEM = {
   notIncident: 'urn:cedille:problem:incident-not-found',
@@ -121,7 +134,10 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         {
           config: { access: 'public' as const, rateLimit: { max: config.ratePerMinute, timeWindow: 60_000 } },
           bodyLimit: config.maxBodyBytes,
+          // The body schema documents the payload in OpenAPI; the handler checks it itself, after the signature.
+          validatorCompiler: () => (data: unknown) => ({ value: data }),
           schema: {
+            body: source === 'alertmanager' ? AlertmanagerPayload : GrafanaPayload,
             tags: ['incidents'],
             summary: source === 'alertmanager' ? "Alertmanager webhook receiver (payload version 4)" : "Grafana alerting webhook (Alertmanager's payload plus Grafana's fields)",
             description:
@@ -152,6 +168,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
           } catch (err) {
             if (err instanceof IncidentError) return sendIncidentError(reply, err);
             if (isWorkerTimeout(err)) return workerUnavailable(reply, 'incident event');
+            if (temporalUnreachable(err)) return unreachable(reply, err); // Alertmanager retries 5xx
             throw err;
           }
           if (result.action === 'ignored' && !notification.alerts.length) result.reason = `no alert matches the opening rules (${misses.slice(0, 5).join('; ')})`;
