@@ -11,6 +11,8 @@
 //     (status, revision, comparedTo), status.health, status.operationState (phase, message,
 //     syncResult.revision, startedAt/finishedAt), a status.history entry (id, revision, deployedAt,
 //     source) and status.reconciledAt, going through Progressing/Running first;
+//   - Applications whose repoURL it does not know are left alone (several simulations may share a
+//     cluster; give each its own namespace);
 //   - `fail(app, message)` makes the next syncs of an app fail like a real failed sync (OutOfSync,
 //     Degraded, a SyncError condition, operationState Failed with the message); `heal(app)` undoes it.
 // It polls (every `pollMs`) instead of watching: simple, and fast enough for tests.
@@ -164,16 +166,8 @@ export async function startSimulatedArgocd(opts: SimulatedArgocdOptions): Promis
     const status = (app.status ?? {}) as { sync?: { revision?: string }; history?: { id: number }[] };
     const repo = source.repoURL ? repoPath(source.repoURL) : undefined;
     const now = () => new Date().toISOString();
-    if (!repo) {
-      if ((status as { sync?: { status?: string } }).sync?.status === 'Unknown') return;
-      await writeStatus(app, {
-        sync: { status: 'Unknown' },
-        health: { status: 'Missing' },
-        conditions: [{ type: 'ComparisonError', message: `repository ${source.repoURL ?? '(none)'} is not known to the simulated ArgoCD`, lastTransitionTime: now() }],
-        reconciledAt: now(),
-      });
-      return;
-    }
+    // Applications of repositories it does not know are left alone (another simulation may own them).
+    if (!repo) return;
     const revision = pinned && (!source.targetRevision || source.targetRevision === 'HEAD' || source.targetRevision === 'main') ? pinned : await resolve(repo, source.targetRevision);
     const key = `${name}@${revision}`;
     if (!revision || inFlight.has(key)) return;
