@@ -5,6 +5,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/temporal.ts';
+import { buildApi } from '../../api/app.ts';
 import { deliver, deliveredEvents, executionCount, fixture, incidentIdOf, intakeEnv, uniqueGroupKey, type IntakeEnv } from './_intake-support.ts';
 
 let env: IntakeEnv;
@@ -139,6 +140,30 @@ describe('Alertmanager webhook: one incident per alert group', () => {
     assert.match(late.json().reason, /stale/);
     assert.equal(late.json().alerts.stale, 2);
     assert.equal(await describeRun(id), undefined);
+  });
+
+  it('what intake remembers is durable: an API restarted on the same data dir goes on where the last one stopped', async () => {
+    const restarted = await buildApi({ config: env.config });
+    await restarted.ready();
+    const again = { app: restarted } as unknown as IntakeEnv;
+    try {
+      const early = uniqueGroupKey('restart-resolved-first');
+      assert.equal((await deliver(env, 'alertmanager', fixture('resolved.json', early))).json().action, 'ignored');
+      const late = await deliver(again, 'alertmanager', fixture('firing-two-alerts.json', early));
+      assert.equal(late.json().action, 'ignored');
+      assert.match(late.json().reason, /stale/);
+
+      const key = uniqueGroupKey('restart');
+      const id = incidentIdOf(key);
+      assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'opened');
+      assert.equal((await deliver(again, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'duplicate');
+      const partial = (await deliver(again, 'alertmanager', fixture('partial-resolve.json', key))).json();
+      assert.equal(partial.action, 'updated');
+      assert.equal(partial.alerts.changed, 1);
+      assert.deepEqual((await deliveredEvents(env, id)).map((e) => e.name), ['alerts']);
+    } finally {
+      await restarted.close();
+    }
   });
 
   it('after its incident closed: a repeat of the same alerts is ignored, a new episode opens a new incident', async () => {
