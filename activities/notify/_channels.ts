@@ -5,8 +5,12 @@
 // - E-mail: SMTP through nodemailer. 4xx replies (and connection/timeout errors) are transient,
 //   5xx replies and authentication failures permanent.
 // Errors never carry the webhook URL (it holds the webhook's token) nor SMTP credentials.
+// Webhook URLs and the SMTP password may be Vault references (`vault:<path>#<field>`, see
+// ../_secrets.ts), read when a message is sent.
 import { setTimeout as sleep } from 'node:timers/promises';
 import nodemailer from 'nodemailer';
+import { ApplicationFailure } from '@temporalio/common';
+import { valueOrSecret } from '../_secrets.ts';
 
 export class DeliveryError extends Error {
   constructor(
@@ -39,7 +43,18 @@ export interface DiscordMessage {
 
 const INLINE_RETRY_MAX_MS = 5_000;
 
-export async function postDiscord(webhook: string, message: DiscordMessage, signal: AbortSignal): Promise<void> {
+/** A config value or the secret it references; a Vault failure is a delivery failure (retryable unless Vault said no). */
+async function configSecret(what: string, value: string, signal?: AbortSignal): Promise<string> {
+  try {
+    return await valueOrSecret(value, signal ? { signal } : {});
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    throw new DeliveryError(`${what}: ${(err as Error).message}`, !(err instanceof ApplicationFailure && err.nonRetryable));
+  }
+}
+
+export async function postDiscord(ref: string, message: DiscordMessage, signal: AbortSignal): Promise<void> {
+  const webhook = await configSecret('Discord webhook from Vault', ref, signal);
   for (let attempt = 1; ; attempt++) {
     let res: Response;
     try {
@@ -97,18 +112,24 @@ export interface Email {
 }
 
 export function smtpSender(settings: SmtpSettings): { send(mail: Email): Promise<void>; close(): void } {
-  const transport = nodemailer.createTransport({
-    host: settings.host,
-    port: settings.port,
-    secure: settings.secure,
-    requireTLS: settings.requireTLS,
-    ...(settings.auth ? { auth: { user: settings.auth.user, pass: settings.pass ?? '' } } : {}),
-    connectionTimeout: settings.timeoutMs,
-    greetingTimeout: settings.timeoutMs,
-    socketTimeout: settings.timeoutMs,
-  });
+  // Created on the first message: the password may have to be read from Vault first.
+  let transport: ReturnType<typeof nodemailer.createTransport> | undefined;
+  const connect = async () => {
+    const pass = settings.auth ? await configSecret('SMTP password from Vault', settings.pass ?? '') : '';
+    return nodemailer.createTransport({
+      host: settings.host,
+      port: settings.port,
+      secure: settings.secure,
+      requireTLS: settings.requireTLS,
+      ...(settings.auth ? { auth: { user: settings.auth.user, pass } } : {}),
+      connectionTimeout: settings.timeoutMs,
+      greetingTimeout: settings.timeoutMs,
+      socketTimeout: settings.timeoutMs,
+    });
+  };
   return {
     async send(mail) {
+      transport ??= await connect();
       try {
         await transport.sendMail({ from: settings.from, ...mail });
       } catch (err) {
@@ -121,6 +142,6 @@ export function smtpSender(settings: SmtpSettings): { send(mail: Email): Promise
         throw new DeliveryError(message, true);
       }
     },
-    close: () => transport.close(),
+    close: () => transport?.close(),
   };
 }

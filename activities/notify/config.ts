@@ -15,14 +15,18 @@
 // The link secret and the public URL are those of the API: CEDILLE_LINK_SECRET and API_PUBLIC_URL
 // win over the file; without either, `<data dir>/link-secret` (written by the API of the embedded
 // default) is used. Secrets may be given inline (`pass`, `linkSecret`) or by file (`passFile`,
-// `linkSecretFile`); they never appear in activity outputs or logs.
+// `linkSecretFile`); they never appear in activity outputs or logs. Webhook URLs and `smtp.auth.pass`
+// may also be Vault references, `vault:<path>#<field>` (../_secrets.ts), read when sending.
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { dataDir } from '../../infra/tools/paths.ts';
+import { SecretRefString } from '../_secrets.ts';
 import { clubTarget, loadClubs } from '../incidents/_clubs.ts';
 
 const HttpUrl = z.url({ protocol: /^https?$/ });
+/** A webhook URL holds the webhook's token: inline, or by Vault reference. */
+const Webhook = z.union([HttpUrl, SecretRefString]);
 
 export const DirectoryEntry = z.strictObject({
   /** Stable id: the approver id recorded in the workflow (use the person's OIDC subject if they also use the API). */
@@ -34,7 +38,7 @@ export const DirectoryEntry = z.strictObject({
       /** Discord user id (snowflake), mentioned in group messages. */
       userId: z.string().regex(/^\d{5,25}$/).optional(),
       /** Webhook of a private channel of this person: receives their personal approval links. */
-      webhook: HttpUrl.optional(),
+      webhook: Webhook.optional(),
     })
     .optional(),
   groups: z.array(z.string().min(1)).default([]),
@@ -46,9 +50,9 @@ export const NotifyConfig = z.strictObject({
   discord: z
     .strictObject({
       /** Webhook per group (shared channels: announcements, never personal links). */
-      groups: z.record(z.string(), HttpUrl).default({}),
+      groups: z.record(z.string(), Webhook).default({}),
       /** Webhook for groups without their own. */
-      default: HttpUrl.optional(),
+      default: Webhook.optional(),
     })
     .default({ groups: {} }),
   smtp: z
