@@ -188,6 +188,12 @@ export class IncidentIntake {
       if (verdicts[i] === 'new' || verdicts[i] === 'changed') alerts[a.fingerprint] = record(a, info.runId);
       else if (verdicts[i] === 'same' && r && !r.runId) r.runId = info.runId; // recorded before a start whose answer was lost
     }
+    if (n.status === 'resolved') {
+      // The sender says the whole group is resolved, alerts it left out (truncatedAlerts) included.
+      const listed = new Set(n.alerts.map((a) => a.fingerprint));
+      for (const [fp, r] of Object.entries(alerts))
+        if (r.runId === info.runId && r.status === 'firing' && !listed.has(fp)) alerts[fp] = { ...r, status: 'resolved', seenAt: new Date().toISOString(), ...(r.alert ? { alert: { ...r.alert, status: 'resolved' } } : {}) };
+    }
     const mine = Object.values(alerts).filter((r) => r.runId === info.runId);
     const allResolved = mine.length > 0 && mine.every((r) => r.status === 'resolved');
     const sendResolved = allResolved && state.resolvedSentTo !== info.runId;

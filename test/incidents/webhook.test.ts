@@ -126,6 +126,18 @@ describe('Alertmanager webhook: one incident per alert group', () => {
     await eventually(async () => ((await graphNode(id, 'resolved'))?.status === 'completed' ? true : undefined), 15_000, 'resolved step completed');
   });
 
+  it('a resolved group whose notification left alerts out (truncatedAlerts) resolves them all', async () => {
+    const key = uniqueGroupKey('truncated');
+    const id = incidentIdOf(key);
+    assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'opened');
+    const truncated = fixture('resolved.json', key);
+    truncated.alerts = truncated.alerts.slice(1);
+    truncated.truncatedAlerts = 1;
+    assert.equal((await deliver(env, 'alertmanager', truncated)).json().action, 'resolved');
+    const resolved = (await deliveredEvents(env, id)).find((e) => e.name === 'resolved');
+    assert.deepEqual((resolved?.payload.alerts as { status: string }[]).map((a) => a.status), ['resolved', 'resolved']);
+  });
+
   it('resolved with no incident is recorded and ignored; its late firing opens nothing', async () => {
     const key = uniqueGroupKey('resolved-first');
     const id = incidentIdOf(key);
