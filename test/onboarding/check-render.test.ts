@@ -85,7 +85,7 @@ describe('gitops.checkRender', () => {
     assert.equal(prod.errors[0]!.field, 'spec.ingressClass');
     assert.equal(unknown.environments.find((e) => e.environment === 'staging')!.ok, true);
 
-    const app = await check(edit('apps/robotique-site/argo.yaml', /  project: default\n/g, ''));
+    const app = await check(edit('apps/robotique-site/argo.yaml', / {2}project: default\n/g, ''));
     const argocd = app.environments.find((e) => e.environment === 'argocd')!;
     assert.equal(argocd.ok, false);
     assert.deepEqual(argocd.errors.map((e) => [e.file, e.object, e.field]), [
