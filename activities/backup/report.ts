@@ -45,7 +45,7 @@ export default defineActivity({
   async handler({ volumes, results, skipped }) {
     const rows = volumes.map((v, index) => {
       const r = results.find((x) => x.index === index);
-      const out = r?.status === 'succeeded' ? ItemOutput.safeParse(r.output).data : undefined;
+      const out = r?.status === 'completed' ? ItemOutput.safeParse(r.output).data : undefined;
       if (!out) return { namespace: v.namespace, pvc: v.pvc, outcome: 'failed' as const, storedBytes: 0, size: 0, durationSeconds: 0, retentionDeleted: 0, error: r ? errorText(r.error) : 'not run' };
       const duration = out.startedAt && out.finishedAt ? (Date.parse(out.finishedAt) - Date.parse(out.startedAt)) / 1000 : 0;
       return {
