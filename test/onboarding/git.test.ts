@@ -2,7 +2,8 @@
 // branch creation, idempotent re-runs, deletions, structured edits that keep the rest of the file,
 // concurrent writers (separate clones, so pushes really race and get rejected), an unreachable remote.
 import assert from 'node:assert/strict';
-import { renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { commitFiles, CommitFilesInput } from '../../activities/git/_commit.ts';
@@ -10,7 +11,7 @@ import commitFilesActivity from '../../activities/git/commitFiles.ts';
 import diffActivity from '../../activities/git/diff.ts';
 import readFilesActivity from '../../activities/git/readFiles.ts';
 import { callActivity } from '../activities/_support.ts';
-import { gitSettings, seedRemote } from '../support/git.ts';
+import { gitSettings, seedRemote, serveGitHttp } from '../support/git.ts';
 
 const ARGO_APPS = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -155,6 +156,34 @@ describe('git.commitFiles', () => {
     const ok = await commitFiles(input({ repository: remote.path, files: { 'c.txt': 'c\n' } }), { settings });
     assert.equal(ok.changed, true);
     assert.equal(await remote.readFile('c.txt'), 'c\n');
+  });
+});
+
+describe('git over HTTP with a token', () => {
+  it('sends the worker-configured token as a header (never in the URL or the clone config); a wrong token is not retried', async () => {
+    const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
+    const token = 'ghs_secretToken123';
+    const server = await serveGitHttp(dirname(remote.path), { token });
+    try {
+      const url = server.url(basename(remote.path));
+      const settings = { ...gitSettings('http'), token };
+      const out = await commitFiles(input({ repository: url, branch: 'onboard/x', files: { 'x.txt': 'x\n' } }), { settings });
+      assert.equal(out.created, true);
+      assert.equal(await remote.readFile('x.txt', 'onboard/x'), 'x\n');
+      assert.ok(server.requests.some((r) => r.method === 'POST' && r.path.endsWith('/git-receive-pack') && r.authorized), 'pushed over HTTP');
+      for (const clone of readdirSync(settings.workdir).filter((f) => f.endsWith('.git'))) {
+        assert.ok(!readFileSync(join(settings.workdir, clone, 'config'), 'utf8').includes(token), 'no token in the clone');
+      }
+
+      const wrong = await failure(commitFiles(input({ repository: url, files: { 'y.txt': 'y' } }), { settings: { ...gitSettings('http-wrong'), token: 'nope' } }));
+      assert.equal(wrong.type, 'GitAuthFailed');
+      assert.equal(wrong.nonRetryable, true);
+      assert.ok(!wrong.message.includes(token) && !wrong.message.includes('nope'), wrong.message);
+      const withCredentials = await failure(Promise.resolve().then(() => commitFiles(input({ repository: url.replace('http://', 'http://u:p@'), files: { 'y.txt': 'y' } }), { settings })));
+      assert.equal(withCredentials.type, 'GitInvalidInput');
+    } finally {
+      await server.close();
+    }
   });
 });
 

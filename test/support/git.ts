@@ -137,3 +137,86 @@ export function remoteAt(path: string): TestRemote {
     },
   };
 }
+
+export interface GitHttpServer {
+  /** `http://127.0.0.1:<port>/<name>` for a bare repository `<root>/<name>`. */
+  url(name: string): string;
+  /** Requests seen: method, path, and whether they carried the expected token. */
+  requests: { method: string; path: string; authorized: boolean }[];
+  close(): Promise<void>;
+}
+
+/**
+ * git's smart HTTP protocol over the bare repositories under `root` (git-http-backend as CGI), the way a
+ * forge serves them: with `token`, every request must carry `Authorization: Basic base64(<user>:<token>)`
+ * (GitHub's form for tokens) or gets a 401.
+ */
+export async function serveGitHttp(root: string, opts: { token?: string } = {}): Promise<GitHttpServer> {
+  const { createServer } = await import('node:http');
+  const { spawn } = await import('node:child_process');
+  const backend = join((await git(['--exec-path'])).trim(), 'git-http-backend');
+  const requests: GitHttpServer['requests'] = [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const auth = req.headers.authorization ?? '';
+    const user = /^Basic (.+)$/.exec(auth) ? Buffer.from(auth.slice(6), 'base64').toString('utf8') : '';
+    const authorized = !opts.token || user.split(':').slice(1).join(':') === opts.token;
+    requests.push({ method: req.method ?? '', path: url.pathname, authorized });
+    if (!authorized) {
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="git"' }).end('unauthorized\n');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const cgi = spawn(backend, [], {
+        env: {
+          ...process.env,
+          ...GIT_ENV,
+          GIT_PROJECT_ROOT: root,
+          GIT_HTTP_EXPORT_ALL: '1',
+          REQUEST_METHOD: req.method ?? 'GET',
+          PATH_INFO: url.pathname,
+          QUERY_STRING: url.search.slice(1),
+          CONTENT_TYPE: req.headers['content-type'] ?? '',
+          CONTENT_LENGTH: String(body.length),
+          HTTP_CONTENT_ENCODING: req.headers['content-encoding'] ?? '',
+          GIT_PROTOCOL: String(req.headers['git-protocol'] ?? ''),
+          REMOTE_USER: user.split(':')[0] || 'anonymous',
+          REMOTE_ADDR: '127.0.0.1',
+        },
+      });
+      const out: Buffer[] = [];
+      cgi.stdout.on('data', (c: Buffer) => out.push(c));
+      cgi.stderr.on('data', () => undefined);
+      cgi.on('close', () => {
+        const all = Buffer.concat(out);
+        const end = all.indexOf('\r\n\r\n');
+        const head = all.subarray(0, end).toString('utf8');
+        const headers: Record<string, string> = {};
+        let status = 200;
+        for (const line of head.split('\r\n')) {
+          const i = line.indexOf(':');
+          const name = line.slice(0, i).trim().toLowerCase();
+          const value = line.slice(i + 1).trim();
+          if (name === 'status') status = Number(value.split(' ')[0]);
+          else if (name) headers[name] = value;
+        }
+        res.writeHead(status, headers).end(all.subarray(end + 4));
+      });
+      cgi.stdin.end(body);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: (name) => `http://127.0.0.1:${port}/${name}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
