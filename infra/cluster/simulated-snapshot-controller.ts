@@ -85,10 +85,14 @@ function argValue(args: string[], flag: string): string | undefined {
 async function cuttingProxy(target: string, limit: number, onCut: () => void): Promise<{ url: string; close(): void }> {
   const upstream = new URL(target);
   let armed = true;
+  let self = '';
   const server: Server = createServer((req, res) => {
     const isUpload = (req.url ?? '').includes('/upload/') && req.method !== 'GET';
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
+      // Resumable upload sessions are absolute URLs: keep them on the proxy.
+      const headers = { ...up.headers };
+      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, self);
+      res.writeHead(up.statusCode ?? 502, headers);
       up.pipe(res);
     });
     out.on('error', () => res.destroy());
@@ -107,7 +111,8 @@ async function cuttingProxy(target: string, limit: number, onCut: () => void): P
     req.on('end', () => out.end());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
+  self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url: self, close: () => server.close() };
 }
 
 export async function startSimulatedSnapshotController(opts: SimulatedSnapshotControllerOptions): Promise<SimulatedSnapshotController> {
