@@ -10,10 +10,11 @@ import type { Stats } from 'node:fs';
 import { BlockGzip, DEFAULT_BLOCK_BYTES, DEFAULT_LEVEL } from './compression.ts';
 import { DEFAULT_CHUNK_SIZE, EncryptStream } from './encryption.ts';
 import { AgentError, IntegrityError, UsageError } from './errors.ts';
-import { storageClient, uploadChunkBytes, uploadStream, type GcsOptions } from './gcs.ts';
+import { Gcs, uploadChunkBytes, type GcsOptions } from './gcs.ts';
 import { VaultClient, type VaultOptions } from './keys.ts';
 import { silentLogger, type Logger } from './log.ts';
-import { BackupManifest, ENCRYPTION_ALGORITHM, MANIFEST_API_VERSION, objectNames } from './manifest.ts';
+import type { BackupManifest } from './manifest.ts';
+import { ENCRYPTION_ALGORITHM, MANIFEST_API_VERSION, objectNames } from './names.ts';
 import { Meter } from './streams.ts';
 import { AGENT_VERSION } from './version.ts';
 
@@ -32,7 +33,7 @@ export interface BackupOptions {
   transitMount?: string;
   /** gzip level 0..9 (default 1). */
   compressionLevel?: number;
-  /** Resumable upload chunk in MiB (default 16; 0 = one request for the whole object). */
+  /** Resumable upload chunk in MiB (default 16; 0 = the whole object in one streaming request, no mid-object resume). */
   uploadChunkMiB?: number;
   /** Plaintext bytes per GCM chunk (default 1 MiB). */
   encryptionChunkBytes?: number;
@@ -41,6 +42,7 @@ export interface BackupOptions {
 }
 
 export const DEFAULT_UPLOAD_CHUNK_MIB = 16;
+const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 interface TreeCounts {
   fileCount: number;
@@ -64,10 +66,10 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
   const key = await vault.newDataKey(mount, opts.transitKey);
   log.info('data-key', { transitKey: `${mount}/${opts.transitKey}`, keyVersion: key.keyVersion });
 
-  const bucket = storageClient(opts.gcs).bucket(opts.bucket);
-  const dataFile = bucket.file(names.data);
+  const gcs = new Gcs(opts.gcs);
   const counts: TreeCounts = { fileCount: 0, directoryCount: 0, symlinkCount: 0, sizeBytes: 0 };
   const warnings: string[] = [];
+  const seenInodes = new Set<string>();
   const pack = tarCreate(
     {
       cwd: opts.source,
@@ -79,6 +81,12 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
       filter: (_path: string, st: Stats | unknown) => {
         const s = st as Stats;
         if (s.isFile()) {
+          // tar stores further names of a hard-linked file as links: count each inode once.
+          if (s.nlink > 1) {
+            const inode = `${s.dev}:${s.ino}`;
+            if (seenInodes.has(inode)) return true;
+            seenInodes.add(inode);
+          }
           counts.fileCount++;
           counts.sizeBytes += s.size;
         } else if (s.isDirectory()) counts.directoryCount++;
@@ -93,14 +101,25 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
     },
     ['.'],
   );
-  const tarMeter = new Meter();
+  const tarMeter = new Meter({ gc: true });
   const stored = new Meter({ sha256: true });
   const progress = setInterval(
-    () => log.info('progress', { files: counts.fileCount, tarBytes: tarMeter.bytes, storedBytes: stored.bytes, seconds: Math.round((performance.now() - started) / 1000) }),
+    () => {
+      const m = process.memoryUsage();
+      log.info('progress', {
+        files: counts.fileCount, tarBytes: tarMeter.bytes, storedBytes: stored.bytes, seconds: Math.round((performance.now() - started) / 1000),
+        rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external), arrayBuffersMb: mb(m.arrayBuffers),
+      });
+    },
     opts.progressEveryMs ?? 10_000,
   );
   progress.unref();
   const chunkBytes = uploadChunkBytes(opts.uploadChunkMiB ?? DEFAULT_UPLOAD_CHUNK_MIB);
+  const upload = gcs.resumableUpload(opts.bucket, names.data, {
+    chunkBytes,
+    metadata: { 'cedille-agent': AGENT_VERSION, 'cedille-namespace': opts.namespace, 'cedille-pvc': opts.pvc },
+    onRetry: (why) => log.info('upload-retry', { object: names.data, why }),
+  });
   log.info('upload-start', { object: `gs://${opts.bucket}/${names.data}`, uploadChunkBytes: chunkBytes, compressionLevel: level });
   try {
     await pipeline(
@@ -109,7 +128,7 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
       new BlockGzip(level, DEFAULT_BLOCK_BYTES),
       new EncryptStream(key.plaintext, chunkSize),
       stored,
-      uploadStream(dataFile, chunkBytes, { 'cedille-agent': AGENT_VERSION }),
+      upload,
     );
   } catch (err) {
     if (err instanceof UsageError || err instanceof IntegrityError || err instanceof AgentError) throw err;
@@ -119,14 +138,14 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
     key.plaintext.fill(0);
   }
   const sha256 = stored.digest();
-  const meta = (dataFile.metadata?.size !== undefined ? dataFile.metadata : (await dataFile.getMetadata())[0]) as { size?: string | number; generation?: string | number };
+  const meta = upload.result ?? (await gcs.metadata(opts.bucket, names.data));
   if (Number(meta.size) !== stored.bytes) {
     throw new AgentError(`gs://${opts.bucket}/${names.data} holds ${meta.size} bytes, the agent sent ${stored.bytes}`);
   }
 
-  const manifest: BackupManifest = BackupManifest.parse({
-    apiVersion: MANIFEST_API_VERSION,
-    kind: 'BackupManifest',
+  const manifest: BackupManifest = {
+    apiVersion: MANIFEST_API_VERSION as BackupManifest['apiVersion'],
+    kind: 'BackupManifest' as const,
     namespace: opts.namespace,
     pvc: opts.pvc,
     ...(opts.snapshot ? { snapshotName: opts.snapshot } : {}),
@@ -143,11 +162,11 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
     fileCount: counts.fileCount,
     directoryCount: counts.directoryCount,
     symlinkCount: counts.symlinkCount,
-    compression: { algorithm: 'gzip', level, blockBytes: DEFAULT_BLOCK_BYTES },
+    compression: { algorithm: 'gzip' as const, level, blockBytes: DEFAULT_BLOCK_BYTES },
     encryption: {
-      algorithm: ENCRYPTION_ALGORITHM,
+      algorithm: ENCRYPTION_ALGORITHM as BackupManifest['encryption']['algorithm'],
       chunkSize,
-      keyProvider: 'vault-transit',
+      keyProvider: 'vault-transit' as const,
       transitMount: mount,
       transitKey: opts.transitKey,
       keyVersion: key.keyVersion,
@@ -156,8 +175,8 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
     },
     agentVersion: AGENT_VERSION,
     durationMs: Math.round(performance.now() - started),
-  });
-  await bucket.file(names.manifest).save(`${JSON.stringify(manifest, null, 2)}\n`, { resumable: false, contentType: 'application/json' }).catch((err: Error) => {
+  };
+  await gcs.save(opts.bucket, names.manifest, `${JSON.stringify(manifest, null, 2)}\n`).catch((err: Error) => {
     throw new AgentError(`writing gs://${opts.bucket}/${names.manifest} failed: ${err.message}`);
   });
   log.info('backup-complete', { object: names.data, storedBytes: stored.bytes, files: counts.fileCount, warnings: warnings.length });

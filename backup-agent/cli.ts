@@ -2,7 +2,6 @@
 // (VAULT_* for the --vault-* flags, and VAULT_TOKEN for a token); the flag wins. Problems are UsageErrors
 // naming the flag (exit 2).
 import { parseArgs } from 'node:util';
-import { z } from 'zod';
 import { UsageError } from './errors.ts';
 import type { BackupOptions } from './backup.ts';
 import type { RestoreOptions, VerifyOptions } from './restore.ts';
@@ -48,6 +47,7 @@ export type Parsed =
   | { command: 'verify'; opts: VerifyOptions }
   | { command: 'help' };
 
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 const bucketName = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
 export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed {
@@ -119,14 +119,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
     };
   }
   const snapshotTime = get('snapshot-time');
-  if (snapshotTime !== undefined && !z.iso.datetime({ offset: true }).safeParse(snapshotTime).success) {
+  if (snapshotTime !== undefined && !RFC3339.test(snapshotTime)) {
     throw new UsageError('--snapshot-time', `not an RFC 3339 time: ${JSON.stringify(snapshotTime)}`);
   }
   const prefix = need('prefix').replace(/^\/+|\/+$/g, '');
   if (!prefix) throw new UsageError('--prefix', 'must name a folder, not the bucket root');
   const snapshot = get('snapshot');
   const level = int('compression-level', 0, 9);
-  const chunkMiB = int('upload-chunk-mib', 0, 1024);
+  const chunkMiB = int('upload-chunk-mib', 0, 256);
   const transitMount = get('transit-mount');
   return {
     command: 'backup',

@@ -4,18 +4,21 @@
 import { EventEmitter } from 'node:events';
 import { parseCommandLine, USAGE } from './cli.ts';
 import { exitCodeOf } from './errors.ts';
+import { smallYoungGeneration } from './memory.ts';
 import { stderrLogger as log } from './log.ts';
 import { runBackup } from './backup.ts';
 import { runRestore, verifyBackup } from './restore.ts';
 
 export { runBackup } from './backup.ts';
 export { runRestore, verifyBackup, loadManifest } from './restore.ts';
-export { BackupManifest, objectNames } from './manifest.ts';
+export type { BackupManifest } from './manifest.ts';
+export { objectNames } from './names.ts';
 
 async function main(argv: string[]): Promise<number> {
   // The GCS library's download streams add more than 10 listeners by design; its warning would break
   // stderr's one-JSON-object-per-line format.
   EventEmitter.defaultMaxListeners = 64;
+  smallYoungGeneration();
   try {
     const parsed = parseCommandLine(argv);
     if (parsed.command === 'help') {

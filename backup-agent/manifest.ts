@@ -2,12 +2,9 @@
 // manifest always means a complete backup). The workflows read it back (verify, restore, retention):
 // this schema is the contract between the agent and them.
 import { z } from 'zod';
+import { ENCRYPTION_ALGORITHM, MANIFEST_API_VERSION } from './names.ts';
 
-export const MANIFEST_API_VERSION = 'backup.cedille.etsmtl.ca/v1';
-export const DATA_OBJECT = 'data.tar.gz.aes';
-export const MANIFEST_OBJECT = 'manifest.json';
-/** `encryption.algorithm` of the framing in encryption.ts (docs/BACKUP-AGENT.md). */
-export const ENCRYPTION_ALGORITHM = 'AES-256-GCM-chunked-v1';
+export { DATA_OBJECT, ENCRYPTION_ALGORITHM, MANIFEST_API_VERSION, MANIFEST_OBJECT, objectNames } from './names.ts';
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'a lowercase hex sha256');
 const rfc3339 = z.iso.datetime({ offset: true });
@@ -59,9 +56,3 @@ export const BackupManifest = z.object({
   durationMs: z.number().nonnegative(),
 });
 export type BackupManifest = z.infer<typeof BackupManifest>;
-
-/** `<prefix>/data.tar.gz.aes` and `<prefix>/manifest.json` for an object prefix (slashes trimmed). */
-export function objectNames(prefix: string): { data: string; manifest: string } {
-  const p = prefix.replace(/^\/+|\/+$/g, '');
-  return { data: p ? `${p}/${DATA_OBJECT}` : DATA_OBJECT, manifest: p ? `${p}/${MANIFEST_OBJECT}` : MANIFEST_OBJECT };
-}

@@ -11,13 +11,12 @@ import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import { Parser, extract as tarExtract, type ReadEntry } from 'tar';
-import type { Bucket, File } from '@google-cloud/storage';
 import { DecryptStream } from './encryption.ts';
 import { AgentError, IntegrityError, UsageError } from './errors.ts';
-import { downloadStream, storageClient, type GcsOptions } from './gcs.ts';
+import { Gcs, GcsHttpError, type GcsOptions } from './gcs.ts';
 import { VaultClient, type VaultOptions } from './keys.ts';
 import { silentLogger, type Logger } from './log.ts';
-import { BackupManifest } from './manifest.ts';
+import type { BackupManifest } from './manifest.ts';
 import { Meter } from './streams.ts';
 
 export interface VerifyOptions {
@@ -52,31 +51,40 @@ export interface RestoreResult extends VerifyResult {
   sizeBytes: number;
 }
 
-export async function loadManifest(bucket: Bucket, name: string): Promise<BackupManifest> {
+export async function loadManifest(gcs: Gcs, bucket: string, name: string): Promise<BackupManifest> {
   let text: string;
   try {
-    text = (await bucket.file(name).download({ validation: false }))[0].toString('utf8');
+    text = (await gcs.download(bucket, name)).toString('utf8');
   } catch (err) {
-    const code = (err as { code?: number }).code;
-    if (code === 404) throw new AgentError(`manifest gs://${bucket.name}/${name} not found (no complete backup there)`);
-    throw new AgentError(`reading manifest gs://${bucket.name}/${name} failed: ${(err as Error).message}`);
+    if (err instanceof GcsHttpError && err.status === 404) throw new AgentError(`manifest gs://${bucket}/${name} not found (no complete backup there)`);
+    throw err;
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new IntegrityError(`manifest gs://${bucket.name}/${name} is not JSON`);
+    throw new IntegrityError(`manifest gs://${bucket}/${name} is not JSON`);
   }
-  const parsed = BackupManifest.safeParse(json);
+  // The schema (zod) is loaded only here: backups never need it.
+  const { BackupManifest: schema } = await import('./manifest.ts');
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new IntegrityError(`manifest gs://${bucket.name}/${name} is invalid: ${issue?.path.join('.')}: ${issue?.message}`);
+    throw new IntegrityError(`manifest gs://${bucket}/${name} is invalid: ${issue?.path.join('.')}: ${issue?.message}`);
   }
   return parsed.data;
 }
 
-function dataFile(bucket: Bucket, manifest: BackupManifest): File {
-  return bucket.file(manifest.object, manifest.generation ? { generation: Number(manifest.generation) } : {});
+/** The data object, pinned to the generation the manifest recorded (a rewritten object is not that backup). */
+async function dataStream(gcs: Gcs, bucket: string, manifest: BackupManifest) {
+  try {
+    return await gcs.downloadStream(bucket, manifest.object, manifest.generation);
+  } catch (err) {
+    if (err instanceof GcsHttpError && err.status === 404) {
+      throw new IntegrityError(`gs://${bucket}/${manifest.object}${manifest.generation ? ` generation ${manifest.generation}` : ''} is gone (deleted or overwritten since the backup)`);
+    }
+    throw err;
+  }
 }
 
 function checkStored(manifest: BackupManifest, meter: Meter): string {
@@ -102,11 +110,11 @@ function wrapFailure(err: unknown, what: string): Error {
 /** Re-reads the stored object and checks its size and sha256 against the manifest (no key needed). */
 export async function verifyBackup(opts: VerifyOptions): Promise<VerifyResult> {
   const started = performance.now();
-  const bucket = storageClient(opts.gcs).bucket(opts.bucket);
-  const manifest = await loadManifest(bucket, opts.manifest);
-  const meter = new Meter({ sha256: true });
+  const gcs = new Gcs(opts.gcs);
+  const manifest = await loadManifest(gcs, opts.bucket, opts.manifest);
+  const meter = new Meter({ sha256: true, gc: true });
   try {
-    await pipeline(downloadStream(dataFile(bucket, manifest)), meter, new Writable({ write: (_c, _e, done) => done() }));
+    await pipeline(await dataStream(gcs, opts.bucket, manifest), meter, new Writable({ write: (_c, _e, done) => done() }));
   } catch (err) {
     throw wrapFailure(err, `reading gs://${opts.bucket}/${manifest.object}`);
   }
@@ -144,15 +152,15 @@ function unsafePath(p: string): boolean {
 export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
   const log = opts.log ?? silentLogger;
   const started = performance.now();
-  const bucket = storageClient(opts.gcs).bucket(opts.bucket);
-  const manifest = await loadManifest(bucket, opts.manifest);
+  const gcs = new Gcs(opts.gcs);
+  const manifest = await loadManifest(gcs, opts.bucket, opts.manifest);
   const enc = manifest.encryption;
   const vault = await VaultClient.login(opts.vault);
   const key = await vault.unwrapDataKey(opts.transitMount ?? enc.transitMount, opts.transitKey ?? enc.transitKey, enc.wrappedKey);
   const where = `gs://${opts.bucket}/${manifest.object}`;
   try {
     // Pass 1: everything checked, nothing written.
-    const meter = new Meter({ sha256: true });
+    const meter = new Meter({ sha256: true, gc: true });
     let files = 0;
     let bytes = 0;
     const links = new Set<string>();
@@ -173,7 +181,7 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
     });
     log.info('restore-check', { object: where, storedBytes: manifest.storedBytes });
     try {
-      await pipeline(downloadStream(dataFile(bucket, manifest)), meter, new DecryptStream(key, enc.chunkSize), createGunzip(), parser as unknown as NodeJS.WritableStream);
+      await pipeline(await dataStream(gcs, opts.bucket, manifest), meter, new DecryptStream(key, enc.chunkSize), createGunzip(), parser as unknown as NodeJS.WritableStream);
     } catch (err) {
       // A stored-object mismatch explains a failed tag better than the tag does.
       if (meter.writableFinished) checkStored(manifest, meter);
@@ -189,11 +197,11 @@ export async function runRestore(opts: RestoreOptions): Promise<RestoreResult> {
     // otherwise strip mode bits the backup recorded.
     log.info('restore-extract', { object: where, target: opts.target });
     await mkdir(opts.target, { recursive: true });
-    const meter2 = new Meter({ sha256: true });
+    const meter2 = new Meter({ sha256: true, gc: true });
     const oldUmask = process.umask(0);
     try {
       await pipeline(
-        downloadStream(dataFile(bucket, manifest)),
+        await dataStream(gcs, opts.bucket, manifest),
         meter2,
         new DecryptStream(key, enc.chunkSize),
         createGunzip(),
