@@ -6,6 +6,8 @@
 // Same tree as the tip: nothing to commit (idempotent re-run). Otherwise commit-tree and push with a
 // lease on the tip we built on (compare-and-swap): when someone else moved the branch meanwhile, the
 // push is rejected, we fetch, and build again on the new tip. No update is ever lost or overwritten.
+// With `rebase`, the commit is built on the tip of `base` instead and replaces the branch (still under
+// the lease): a pull request branch brought up to date by re-applying its declarative change.
 import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -44,6 +46,14 @@ export const CommitFilesInput = z.strictObject({
   edits: z.array(Edit).max(100).default([]).describe('structured edits applied (after files) on the tip at commit time'),
   message: z.string().min(1).max(10_000),
   author: PersonSchema.optional().describe('default: the worker-configured author'),
+  rebase: z
+    .boolean()
+    .default(false)
+    .describe(
+      'rebuild the branch as one commit on the current tip of base (files and edits re-applied there), replacing what it ' +
+        'had: run it again with rebase right before merging a change whose base moved (e.g. two onboardings each adding ' +
+        'a line to apps/argo-apps/kustomization.yaml), so the pull request merges without conflict',
+    ),
 });
 export type CommitFilesInput = z.output<typeof CommitFilesInput>;
 
@@ -77,8 +87,11 @@ export function commitFiles(input: CommitFilesInput, opts: CommitOptions = {}): 
         opts.heartbeat?.({ attempt });
         const tip = await branchCommit(repo, input.branch);
         let parent = tip;
-        if (!tip) {
+        if (!tip || input.rebase) {
           const base = input.base ?? (await defaultBranch(repo));
+          if (input.rebase && base === input.branch) {
+            throw ApplicationFailure.create({ message: `git.commitFiles: cannot rebase ${input.branch} onto itself`, type: 'GitInvalidInput', nonRetryable: true });
+          }
           parent = base === undefined ? undefined : await branchCommit(repo, base);
           if (base !== undefined && !parent) {
             throw ApplicationFailure.create({
@@ -89,9 +102,11 @@ export function commitFiles(input: CommitFilesInput, opts: CommitOptions = {}): 
           }
         }
         const commit = await buildCommit(repo, parent, files, edits, input.message, input.author ?? repo.settings.author);
-        if (tip && commit === tip) return { commit: tip, branch: input.branch, changed: false, created: false, attempts: attempt };
+        if (tip && (commit === tip || (input.rebase && (await sameChange(repo, tip, commit, parent))))) {
+          return { commit: tip, branch: input.branch, changed: false, created: false, attempts: attempt };
+        }
         if (await push(repo, commit, input.branch, tip)) {
-          return { commit, branch: input.branch, changed: commit !== parent, created: !tip, attempts: attempt };
+          return { commit, branch: input.branch, changed: input.rebase ? commit !== tip : commit !== parent, created: !tip, attempts: attempt };
         }
         if (attempt >= MAX_ATTEMPTS) {
           throw ApplicationFailure.create({
@@ -107,6 +122,16 @@ export function commitFiles(input: CommitFilesInput, opts: CommitOptions = {}): 
     },
     { signal: opts.signal, settings: opts.settings },
   );
+}
+
+/** `tip` already is this change on this parent (same tree, same single parent): a rebase with nothing to do. */
+async function sameChange(repo: Repo, tip: string, commit: string, parent: string | undefined): Promise<boolean> {
+  const [tipTree, newTree, tipParents] = await Promise.all([
+    repo.text(['rev-parse', `${tip}^{tree}`]),
+    repo.text(['rev-parse', `${commit}^{tree}`]),
+    repo.text(['rev-list', '--parents', '-n', '1', tip]),
+  ]);
+  return tipTree === newTree && tipParents.split(' ').slice(1).join(' ') === (parent ?? '');
 }
 
 /** Builds the commit on `parent` (undefined: a root commit); returns `parent` itself when the tree is unchanged. */

@@ -121,7 +121,6 @@ const UNAVAILABLE = [
   /the remote end hung up/i,
   /early eof/i,
   /\b50[0234]\b/,
-  /unable to create .*\.lock/i,
 ];
 const AUTH = [/authentication failed/i, /\b40[13]\b/, /permission denied/i, /could not read username/i, /invalid credentials/i];
 
@@ -250,8 +249,8 @@ export async function withRepo<T>(remoteInput: string, fn: (repo: Repo) => Promi
     git: (args, o = {}) => runGit(args, { ...o, cwd: dir, env: { ...env, ...o.env }, signal: o.signal ?? opts.signal }),
     text: async (args, o = {}) => (await repo.git(args, o)).toString('utf8').trim(),
   };
-  return locked(dir, `${dir}.lock`, async () => {
-    if (!existsSync(join(dir, 'HEAD'))) {
+  const prepare = async (fresh: boolean) => {
+    if (fresh || !existsSync(join(dir, 'HEAD'))) {
       await rm(dir, { recursive: true, force: true });
       await runGit(['init', '--bare', '--quiet', dir]);
     }
@@ -259,6 +258,16 @@ export async function withRepo<T>(remoteInput: string, fn: (repo: Repo) => Promi
     await repo.git(['config', 'remote.origin.url', /^\//.test(remote) ? pathToFileURL(remote).href : remote]);
     await repo.git(['config', 'remote.origin.fetch', '+refs/heads/*:refs/remotes/origin/*']);
     await fetchOrigin(repo);
+  };
+  return locked(dir, `${dir}.lock`, async () => {
+    try {
+      await prepare(false);
+    } catch (e) {
+      // The clone is only a cache: when git fails on it for a reason other than the remote (a ref lock
+      // or a half-written pack left by a worker killed mid-fetch), start it over once.
+      if (!(e instanceof ApplicationFailure) || e.type !== 'GitError') throw e;
+      await prepare(true);
+    }
     return fn(repo);
   }, opts.signal);
 }

@@ -2,7 +2,7 @@
 // branch creation, idempotent re-runs, deletions, structured edits that keep the rest of the file,
 // concurrent writers (separate clones, so pushes really race and get rejected), an unreachable remote.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, renameSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
@@ -11,7 +11,7 @@ import commitFilesActivity from '../../activities/git/commitFiles.ts';
 import diffActivity from '../../activities/git/diff.ts';
 import readFilesActivity from '../../activities/git/readFiles.ts';
 import { callActivity } from '../activities/_support.ts';
-import { gitSettings, seedRemote, serveGitHttp } from '../support/git.ts';
+import { git, gitSettings, seedRemote, serveGitHttp } from '../support/git.ts';
 
 const ARGO_APPS = `apiVersion: kustomize.config.k8s.io/v1beta1
 kind: Kustomization
@@ -117,6 +117,35 @@ describe('git.commitFiles', () => {
     });
   }
 
+  it('two pull request branches adding their argo-apps line: the second, rebased after the first merged, merges cleanly', async () => {
+    const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
+    const settings = gitSettings('rebase');
+    const change = (app: string) =>
+      input({
+        repository: remote.path,
+        branch: `onboard/${app}`,
+        files: { [`apps/${app}/kustomization.yaml`]: `# ${app}\n` },
+        edits: [{ kind: 'kustomizationAddResource', path: 'apps/argo-apps/kustomization.yaml', resource: `../${app}/` }],
+        message: `Onboard ${app}`,
+      });
+    await Promise.all([commitFiles(change('a'), { settings }), commitFiles(change('b'), { settings })]);
+    // Merge a (a fast-forward of main).
+    await git(['update-ref', 'refs/heads/main', (await remote.head('onboard/a'))!], remote.path);
+    // b, forked from the old main, now conflicts on the same line...
+    await assert.rejects(git(['merge-tree', '--write-tree', 'main', 'onboard/b'], remote.path), /CONFLICT/);
+    // ...until rebuilt on the new main: one commit on top of it, both lines present.
+    const rebased = await commitFiles({ ...change('b'), rebase: true }, { settings });
+    assert.equal(rebased.changed, true);
+    const log = await remote.log('onboard/b');
+    assert.deepEqual(log.map((c) => c.subject), ['Onboard b', 'Onboard a', 'Seed']);
+    assert.equal(log[1]!.commit, await remote.head('main'));
+    const text = (await remote.readFile('apps/argo-apps/kustomization.yaml', 'onboard/b'))!;
+    assert.equal(text, `${ARGO_APPS}  - ../a/\n  - ../b/\n`);
+    await git(['merge-tree', '--write-tree', 'main', 'onboard/b'], remote.path);
+    const again = await commitFiles({ ...change('b'), rebase: true }, { settings });
+    assert.deepEqual([again.changed, again.commit], [false, rebased.commit], 'already on the tip of main');
+  });
+
   it('concurrent writers sharing one clone (one worker) are serialized and all land', async () => {
     const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
     const settings = gitSettings('shared');
@@ -142,6 +171,20 @@ describe('git.commitFiles', () => {
     assert.equal(noFile.type, 'GitEditFailed');
     assert.match(noFile.message, /k\.yaml/);
     assert.equal((await remote.log('main')).length, 1, 'nothing was committed');
+  });
+
+  it('recovers from a worker killed mid-operation: stale clone lock (dead pid), stale ref lock inside the clone', async () => {
+    const remote = await seedRemote({ files: { 'a.txt': 'a\n' } });
+    const settings = gitSettings('stale');
+    await commitFiles(input({ repository: remote.path, files: { 'b.txt': 'b\n' } }), { settings });
+    const [clone] = readdirSync(settings.workdir).filter((f) => f.endsWith('.git'));
+    writeFileSync(join(settings.workdir, `${clone}.lock`), '999999\n'); // no such process
+    writeFileSync(join(settings.workdir, clone!, 'refs', 'remotes', 'origin', 'main.lock'), '');
+    await commitFiles(input({ repository: remote.path, branch: 'other', files: { 'x.txt': 'x\n' } }), { settings: gitSettings('mover') });
+    await commitFiles(input({ repository: remote.path, files: { 'c.txt': 'c\n' } }), { settings: gitSettings('mover2') });
+    const out = await commitFiles(input({ repository: remote.path, files: { 'd.txt': 'd\n' } }), { settings });
+    assert.equal(out.changed, true);
+    assert.deepEqual(Object.keys(await remote.files('main')).sort(), ['a.txt', 'b.txt', 'c.txt', 'd.txt']);
   });
 
   it('a remote that is temporarily missing fails retryably, then the retry succeeds', async () => {

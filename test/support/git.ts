@@ -19,11 +19,11 @@ const GIT_ENV = {
   LC_ALL: 'C',
 };
 
-/** Runs git (test side); resolves stdout. */
-export function git(args: string[], cwd?: string, input?: string): Promise<string> {
+/** Runs git (test side) in `cwd` (required: never the project's own checkout by accident); resolves stdout. */
+export function git(args: string[], cwd: string, input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = execFile('git', args, { cwd, env: { ...process.env, ...GIT_ENV }, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`git ${args.join(' ')}: ${stderr || err.message}`));
+      if (err) reject(new Error(`git ${args.join(' ')}: ${stderr || err.message}${stdout}`));
       else resolve(stdout);
     });
     if (input !== undefined) child.stdin?.end(input);
@@ -86,7 +86,7 @@ export async function seedRemote(opts: SeedOptions = {}): Promise<TestRemote> {
     mkdirSync(dirname(join(work, p)), { recursive: true });
     writeFileSync(join(work, p), content);
   }
-  await git(['init', '--quiet', '--bare', `--initial-branch=${branch}`, path]);
+  await git(['init', '--quiet', '--bare', `--initial-branch=${branch}`, path], base);
   await git(['init', '--quiet', `--initial-branch=${branch}`], work);
   await git(['add', '--all'], work);
   await git(['commit', '--quiet', '--allow-empty', '-m', opts.message ?? 'Seed'], work);
@@ -154,7 +154,7 @@ export interface GitHttpServer {
 export async function serveGitHttp(root: string, opts: { token?: string } = {}): Promise<GitHttpServer> {
   const { createServer } = await import('node:http');
   const { spawn } = await import('node:child_process');
-  const backend = join((await git(['--exec-path'])).trim(), 'git-http-backend');
+  const backend = join((await git(['--exec-path'], root)).trim(), 'git-http-backend');
   const requests: GitHttpServer['requests'] = [];
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
