@@ -7,6 +7,7 @@ import { basename, dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { commitFiles, CommitFilesInput } from '../../activities/git/_commit.ts';
+import { applyEdit } from '../../activities/git/_edits.ts';
 import commitFilesActivity from '../../activities/git/commitFiles.ts';
 import diffActivity from '../../activities/git/diff.ts';
 import readFilesActivity from '../../activities/git/readFiles.ts';
@@ -199,6 +200,20 @@ describe('git.commitFiles', () => {
     const ok = await commitFiles(input({ repository: remote.path, files: { 'c.txt': 'c\n' } }), { settings });
     assert.equal(ok.changed, true);
     assert.equal(await remote.readFile('c.txt'), 'c\n');
+  });
+});
+
+describe('structured edits', () => {
+  it('yamlSet keeps comments and creates files; appendLine is idempotent; removing from a missing file leaves it absent', () => {
+    const values = '# Vault values\nserver:\n  ha:\n    enabled: false # single node\n';
+    const set = applyEdit({ kind: 'yamlSet', path: 'v.yaml', key: ['server', 'ha', 'replicas'], value: 3 }, values)!;
+    assert.equal(set, '# Vault values\nserver:\n  ha:\n    enabled: false # single node\n    replicas: 3\n');
+    assert.equal(applyEdit({ kind: 'yamlSet', path: 'v.yaml', key: ['server', 'ha', 'replicas'], value: 3 }, set), set);
+    assert.equal(applyEdit({ kind: 'yamlSet', path: 'n.yaml', key: ['a'], value: { b: [1] } }, undefined), 'a:\n  b:\n    - 1\n');
+    assert.equal(applyEdit({ kind: 'appendLine', path: 'CODEOWNERS', line: '/apps/x/ @club' }, '* @sre'), '* @sre\n/apps/x/ @club\n');
+    assert.equal(applyEdit({ kind: 'appendLine', path: 'CODEOWNERS', line: '* @sre' }, '* @sre\n'), '* @sre\n');
+    assert.equal(applyEdit({ kind: 'kustomizationRemoveResource', path: 'k.yaml', resource: 'x' }, undefined), undefined);
+    assert.throws(() => applyEdit({ kind: 'yamlSet', path: 'bad.yaml', key: ['a'], value: 1 }, 'a: [\n'), /bad\.yaml/);
   });
 });
 
