@@ -27,6 +27,7 @@ import { KubeClient, type KObject } from '../../activities/kubernetes/_client.ts
 const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
 const AGENT_MODE_LABEL = 'cedille.etsmtl.ca/agent-mode';
 export const KWOK_CUSTOM_STATUS = { 'kwok.x-k8s.io/status': 'custom' } as const;
+export const KUBELET_ID_ANNOTATION = 'cedille.test/simulated-kubelet';
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const SA_TOKEN_PATH = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -40,6 +41,13 @@ export interface SimulatedSnapshotControllerOptions {
   agentEnv?: NodeJS.ProcessEnv;
   /** Bytes of an upload after which a failUploadOnce upload is cut (default 256 KiB). */
   failAfterBytes?: number;
+  /**
+   * Several controllers may share a cluster (test files run concurrently): with `kubeletId`, only pods
+   * annotated `cedille.test/simulated-kubelet: <id>` are run; with `namespaces`, only snapshots there
+   * are taken (the set may grow while running).
+   */
+  kubeletId?: string;
+  namespaces?: Set<string>;
 }
 
 export interface AgentRun {
@@ -50,6 +58,8 @@ export interface AgentRun {
   exitCode: number;
   ms: number;
   cut: boolean;
+  /** Requests that went through the cutting proxy (failUploadOnce). */
+  proxied?: string[] | undefined;
   stderrTail: string;
 }
 
@@ -82,12 +92,14 @@ function argValue(args: string[], flag: string): string | undefined {
 }
 
 /** A pass-through HTTP proxy to GCS that cuts the first upload after `limit` bytes and calls `onCut`. */
-async function cuttingProxy(target: string, limit: number, onCut: () => void): Promise<{ url: string; close(): void }> {
+async function cuttingProxy(target: string, limit: number, onCut: () => void): Promise<{ url: string; seen: string[]; close(): void }> {
+  const log: string[] = [];
   const upstream = new URL(target);
   let armed = true;
   let self = '';
   const server: Server = createServer((req, res) => {
     const isUpload = (req.url ?? '').includes('/upload/') && req.method !== 'GET';
+    log.push(`${req.method} ${req.url}`);
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
       // Resumable upload sessions are absolute URLs: keep them on the proxy.
       const headers = { ...up.headers };
@@ -112,7 +124,7 @@ async function cuttingProxy(target: string, limit: number, onCut: () => void): P
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   self = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url: self, close: () => server.close() };
+  return { url: self, seen: log, close: () => server.close() };
 }
 
 export async function startSimulatedSnapshotController(opts: SimulatedSnapshotControllerOptions): Promise<SimulatedSnapshotController> {
@@ -153,6 +165,7 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
     const status = vs.status as { readyToUse?: boolean } | undefined;
     const pvc = spec.source?.persistentVolumeClaimName;
     if (!pvc || status?.readyToUse || vs.metadata.deletionTimestamp || handled.has(`vs/${uid}`)) return;
+    if (opts.namespaces && !opts.namespaces.has(ns)) return;
     if (state.neverReady.has(`${ns}/${pvc}`)) return;
     handled.add(`vs/${uid}`);
     try {
@@ -192,6 +205,7 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
   };
   const snapshotDeleted = async (vs: KObject) => {
     const uid = vs.metadata.uid!;
+    if (opts.namespaces && !opts.namespaces.has(vs.metadata.namespace ?? '')) return;
     rmSync(snapshotDir(uid), { recursive: true, force: true });
     await client.delete({ apiVersion: SNAPSHOT_API, kind: 'VolumeSnapshotContent', name: `snapcontent-${uid}` }).catch(() => undefined);
   };
@@ -254,7 +268,7 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
     }
     const pvc = argValue(args, '--pvc');
     let cut = false;
-    let proxy: { url: string; close(): void } | undefined;
+    let proxy: { url: string; seen: string[]; close(): void } | undefined;
     const key = `${ns}/${pvc}`;
     const agent: { child?: ChildProcess } = {};
     if (mode === 'backup' && state.failUploadOnce.has(key)) {
@@ -288,7 +302,7 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
     running.delete(uid);
     proxy?.close();
     const lastLine = stdout.trim().split('\n').at(-1) ?? '';
-    state.agentRuns.push({ namespace: ns, pod: pod.metadata.name, mode, pvc, exitCode, ms: Date.now() - started, cut, stderrTail: stderr.slice(-2000) });
+    state.agentRuns.push({ namespace: ns, pod: pod.metadata.name, mode, pvc, exitCode, ms: Date.now() - started, cut, proxied: proxy?.seen, stderrTail: stderr.slice(-2000) });
     const finishedAt = new Date().toISOString();
     const message = exitCode === 0 ? lastLine : `${lastLine}\n${stderr.trim().split('\n').slice(-3).join('\n')}`.trim();
     await setPodStatus(pod, {
@@ -306,6 +320,7 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
   const onPod = (type: string, pod: Pod) => {
     const uid = pod.metadata.uid;
     if (!uid || !pod.metadata.labels?.[AGENT_MODE_LABEL]) return;
+    if (opts.kubeletId && pod.metadata.annotations?.[KUBELET_ID_ANNOTATION] !== opts.kubeletId) return;
     if (type === 'DELETED' || pod.metadata.deletionTimestamp) {
       running.get(uid)?.kill('SIGKILL');
       // No kubelet confirms the deletion: finish it, as the kubelet would once the container is gone.

@@ -12,7 +12,7 @@ import { parseAllDocuments } from 'yaml';
 import type { WorkflowHandle } from '@temporalio/client';
 import { KubeClient, type KObject } from '../../activities/kubernetes/_client.ts';
 import { LABEL_BACKUP_RUN, SNAPSHOT_API_VERSION } from '../../activities/kubernetes/builders/backup.ts';
-import { startSimulatedSnapshotController, KWOK_CUSTOM_STATUS, type SimulatedSnapshotController } from '../../infra/cluster/simulated-snapshot-controller.ts';
+import { startSimulatedSnapshotController, KUBELET_ID_ANNOTATION, KWOK_CUSTOM_STATUS, type SimulatedSnapshotController } from '../../infra/cluster/simulated-snapshot-controller.ts';
 import { kubeClients, testKubeconfigPath, testNamespace, eventually, type KubeClients } from '../support/cluster.ts';
 import { startSimulatedCsiProvisioner, type SimulatedProvisioner } from '../support/simulated-csi-provisioner.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
@@ -110,7 +110,10 @@ export async function backupHarness(opts: { worker?: boolean } = {}): Promise<Ba
   process.env.CEDILLE_GCS_ENDPOINT = gcsUrl();
   process.env.VAULT_TOKEN = vaultEnv().token;
   const csi = await startSimulatedCsiProvisioner();
-  const sim = await startSimulatedSnapshotController({ kubeconfig: testKubeconfigPath() });
+  // Other test files run their own simulation on the same cluster: each plays only its own namespaces and pods.
+  const kubeletId = randomUUID().slice(0, 8);
+  const namespaces = new Set<string>();
+  const sim = await startSimulatedSnapshotController({ kubeconfig: testKubeconfigPath(), kubeletId, namespaces });
   const env = await temporalTestEnv();
   if (opts.worker !== false) await env.startWorker({ tuning: { maxConcurrentActivityTaskExecutions: 40 } });
   const h: BackupHarness = {
@@ -121,9 +124,13 @@ export async function backupHarness(opts: { worker?: boolean } = {}): Promise<Ba
     sim,
     bucket,
     transitKey: key,
-    agent: { image: 'ghcr.io/cedille/backup-agent:test', podAnnotations: { ...KWOK_CUSTOM_STATUS }, gcsEndpoint: gcsUrl(), timeoutSeconds: 600 },
+    agent: { image: 'ghcr.io/cedille/backup-agent:test', podAnnotations: { ...KWOK_CUSTOM_STATUS, [KUBELET_ID_ANNOTATION]: kubeletId }, gcsEndpoint: gcsUrl(), timeoutSeconds: 600 },
     vault: { address: vaultEnv().addr, transitKey: key, role: AGENT_ROLE },
-    namespace: (prefix) => testNamespace(prefix, k),
+    async namespace(prefix) {
+      const name = await testNamespace(prefix, k);
+      namespaces.add(name);
+      return name;
+    },
     async volume(namespace, pvc, files, labels = {}, storageClass = 'mayastor') {
       const dir = sim.volumeDir(namespace, pvc);
       for (const [name, content] of Object.entries(files)) {
