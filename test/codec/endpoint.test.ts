@@ -54,12 +54,12 @@ describe('codec endpoint', () => {
   it('the run is stored encrypted and the API still shows it decoded', async () => {
     assert.equal(keyIdOf(inputPayload), KEY.id);
     assert.ok(!Buffer.from(inputPayload.data!).includes('Ada Codec'));
-    const body = await eventually(async () => {
+    const body = await eventually<{ graph: { nodes: { id: string; status: string }[] } }>(async () => {
       const r = await env.as('operator', { method: 'GET', url: `/v1/runs/${runId}` });
       return r.json().run?.status === 'completed' ? r.json() : undefined;
     }, 30_000, 'hello-world completes');
     // The graph is a query answer (a payload, encrypted by the worker): the API decoded it.
-    assert.equal(body?.graph.nodes.find((n: { id: string }) => n.id === 'summary').status, 'completed');
+    assert.equal(body.graph.nodes.find((n) => n.id === 'summary')?.status, 'completed');
     // The timeline reads the initiator from the (encrypted) memo.
     const timeline = await env.as('operator', { method: 'GET', url: `/v1/runs/${runId}/history` });
     assert.equal(timeline.statusCode, 200, timeline.body);
