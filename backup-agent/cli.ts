@@ -15,13 +15,14 @@ const FLAGS = [
   'source', 'bucket', 'prefix', 'namespace', 'pvc', 'snapshot', 'snapshot-time', 'gcs-endpoint', 'project',
   'vault-addr', 'vault-token-file', 'vault-role', 'vault-jwt-file', 'vault-auth-mount', 'vault-namespace',
   'transit-key', 'transit-mount', 'compression-level', 'upload-chunk-mib', 'progress-seconds', 'manifest', 'target',
+  'gcs-retry-seconds',
 ] as const;
 type Flag = (typeof FLAGS)[number];
 
 const USED_BY: Record<Command, Flag[]> = {
-  backup: ['source', 'bucket', 'prefix', 'namespace', 'pvc', 'snapshot', 'snapshot-time', 'gcs-endpoint', 'project', 'vault-addr', 'vault-token-file', 'vault-role', 'vault-jwt-file', 'vault-auth-mount', 'vault-namespace', 'transit-key', 'transit-mount', 'compression-level', 'upload-chunk-mib', 'progress-seconds'],
-  restore: ['bucket', 'manifest', 'target', 'gcs-endpoint', 'project', 'vault-addr', 'vault-token-file', 'vault-role', 'vault-jwt-file', 'vault-auth-mount', 'vault-namespace', 'transit-key', 'transit-mount', 'progress-seconds'],
-  verify: ['bucket', 'manifest', 'gcs-endpoint', 'project', 'progress-seconds'],
+  backup: ['source', 'bucket', 'prefix', 'namespace', 'pvc', 'snapshot', 'snapshot-time', 'gcs-endpoint', 'project', 'vault-addr', 'vault-token-file', 'vault-role', 'vault-jwt-file', 'vault-auth-mount', 'vault-namespace', 'transit-key', 'transit-mount', 'compression-level', 'upload-chunk-mib', 'progress-seconds', 'gcs-retry-seconds'],
+  restore: ['bucket', 'manifest', 'target', 'gcs-endpoint', 'project', 'vault-addr', 'vault-token-file', 'vault-role', 'vault-jwt-file', 'vault-auth-mount', 'vault-namespace', 'transit-key', 'transit-mount', 'progress-seconds', 'gcs-retry-seconds'],
+  verify: ['bucket', 'manifest', 'gcs-endpoint', 'project', 'progress-seconds', 'gcs-retry-seconds'],
 };
 
 export const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -36,6 +37,7 @@ export const USAGE = `usage:
       [--snapshot <name>] [--snapshot-time <RFC3339>] [--gcs-endpoint <url>] [--project <id>]
       --vault-addr <url> (--vault-token-file <f> | VAULT_TOKEN | --vault-role <r> [--vault-jwt-file <f>])
       --transit-key <name> [--transit-mount transit] [--compression-level 0-9] [--upload-chunk-mib 16]
+      [--gcs-retry-seconds 600] [--progress-seconds 10] [--vault-auth-mount kubernetes] [--vault-namespace ns]
   backup-agent restore --bucket <b> --manifest <object> --target <dir> [--gcs-endpoint <url>] [vault flags]
   backup-agent verify --bucket <b> --manifest <object> [--gcs-endpoint <url>]
 Every flag --x-y can be given as BACKUP_X_Y (VAULT_X for --vault-x). Result: the last stdout line (JSON).
@@ -90,7 +92,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = proces
   if (!bucketName.test(bucket)) throw new UsageError('--bucket', `not a bucket name: ${JSON.stringify(bucket)}`);
   const endpoint = url('gcs-endpoint', false);
   const project = get('project');
-  const gcs: GcsOptions = { ...(endpoint ? { endpoint } : {}), ...(project ? { projectId: project } : {}) };
+  const retrySeconds = int('gcs-retry-seconds', 1, 86_400);
+  const gcs: GcsOptions = { ...(endpoint ? { endpoint } : {}), ...(project ? { projectId: project } : {}), ...(retrySeconds ? { retrySeconds } : {}) };
   const progressSeconds = int('progress-seconds', 1, 3600);
   const common = { bucket, gcs, ...(progressSeconds ? { progressEveryMs: progressSeconds * 1000 } : {}) };
 

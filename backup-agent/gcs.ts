@@ -238,6 +238,8 @@ export class ResumableUpload extends Writable {
     const deadline = () => Date.now() + (this.gcs.opts.retrySeconds ?? 600) * 1000;
     let giveUp = deadline();
     for (let attempt = 0; ; attempt++) {
+      // Everything of a non-final chunk is on the server (told by a 308 or by a status query).
+      if (this.filled === 0 && total === undefined) return;
       const body = this.buffer.subarray(0, this.filled);
       const end = this.base + this.filled - 1;
       const range = this.filled === 0 ? `bytes */${total}` : `bytes ${this.base}-${end}/${total ?? '*'}`;
@@ -254,7 +256,6 @@ export class ResumableUpload extends Writable {
         }
         if (status === 308) {
           this.advance(rangeEnd(res.headers.range));
-          if (this.filled === 0 && total === undefined) return;
           giveUp = deadline();
           continue; // the server kept only part of the chunk: send the rest
         }
