@@ -1,11 +1,12 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { parseAllDocuments } from 'yaml';
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
-import { defaultBranch, displayRemote, listTree, readFileAt, resolveRef, withRepo } from '../git/_repo.ts';
+import { defaultBranch, displayRemote, listTree, readBlobs, readFileAt, resolveRef, withRepo, type Repo } from '../git/_repo.ts';
 import { loadGitOpsConfig } from './_config.ts';
 import { kustomizationResources, sameResource } from './_kustomization.ts';
 import { ARGO_APPS_PATH } from './_render.ts';
-import { AppRequest, describeProblems, DNS1123_LABEL, requestProblems, type Problem } from './_request.ts';
+import { AppRequest, describeProblems, DNS1123_LABEL, environmentsOf, requestProblems, type Problem } from './_request.ts';
 
 export default defineActivity({
   name: 'gitops.validateApp',
@@ -48,6 +49,14 @@ export default defineActivity({
             problems.push({ field: 'app', message: `"${request.app}" is already listed in ${ARGO_APPS_PATH}` });
           }
         }
+        // Hostnames already served by another app's Ingress.
+        const served = await servedHosts(repo, tip);
+        for (const env of environmentsOf(request)) {
+          (request.hostnames[env] ?? []).forEach((host, i) => {
+            const by = served.get(host);
+            if (by && !by.startsWith(`apps/${request.app}/`)) problems.push({ field: `hostnames.${env}[${i}]`, message: `"${host}" is already served by ${by}` });
+          });
+        }
         return { branch: branchName!, commit: tip };
       },
       { signal: ctx.signal },
@@ -58,3 +67,21 @@ export default defineActivity({
     return { app: request.app, repository, defaultBranch: branch, baseCommit: commit, problems };
   },
 });
+
+/** host -> the file of the Ingress serving it, over every Ingress under apps/ on `commit`. */
+async function servedHosts(repo: Repo, commit: string): Promise<Map<string, string>> {
+  const entries = (await listTree(repo, commit, ['apps'])).filter((e) => /\.ya?ml$/.test(e.path) && !/(^|\/)kustomization\.ya?ml$/.test(e.path));
+  const blobs = await readBlobs(repo, entries.map((e) => e.oid));
+  const served = new Map<string, string>();
+  for (const e of entries) {
+    const text = blobs.get(e.oid)?.toString('utf8') ?? '';
+    if (!/kind:\s*Ingress\b/.test(text)) continue;
+    for (const doc of parseAllDocuments(text)) {
+      const obj = doc.errors.length ? null : (doc.toJS() as { kind?: string; spec?: { rules?: { host?: string }[]; tls?: { hosts?: string[] }[] } } | null);
+      if (obj?.kind !== 'Ingress') continue;
+      const hosts = [...(obj.spec?.rules ?? []).map((r) => r.host), ...(obj.spec?.tls ?? []).flatMap((t) => t.hosts ?? [])];
+      for (const h of hosts) if (typeof h === 'string' && !served.has(h)) served.set(h, e.path);
+    }
+  }
+  return served;
+}

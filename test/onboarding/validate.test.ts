@@ -111,6 +111,12 @@ describe('gitops.validateApp against the GitOps repository', () => {
     assert.deepEqual({ head: await remote.head('main'), branches: await remote.branches() }, before, 'nothing written');
   });
 
+  it('refuses a hostname another app already serves', async () => {
+    const remote = await seedRemote({ fromDir: FIXTURE });
+    const taken = await refusal({ ...SAMPLE_REQUEST, hostnames: { staging: ['www.staging.cedille.club'], prod: ['robotique.cedille.club'] }, repository: remote.path });
+    assert.deepEqual(taken.problems, [{ field: 'hostnames.staging[0]', message: '"www.staging.cedille.club" is already served by apps/cedille-site/staging/ingress.yaml' }]);
+  });
+
   it('reports format problems and the collision together; refuses a repository without apps/argo-apps', async () => {
     const remote = await seedRemote({ fromDir: FIXTURE });
     const both = await refusal({ ...SAMPLE_REQUEST, app: 'cedille-site', image: 'nginx:latest', repository: remote.path });
