@@ -17,6 +17,7 @@ import { loadIncidentsConfig, type WebhookSource } from '../incidents/config.ts'
 import { AlertmanagerPayload, GrafanaPayload, parseWebhook } from '../incidents/payloads.ts';
 import { normalizeNotification, ownerOf, type IncidentInput } from '../incidents/normalize.ts';
 import { checkWebhookAuth } from '../incidents/signature.ts';
+import { incidentOwner } from '../incidents/owner.ts';
 import { IncidentError, IncidentIntake, INCIDENT_DEFINITION, incidentIdOf, manualIncidentId } from '../incidents/intake.ts';
 
 /** Whether Temporal could not be reached (gRPC UNAVAILABLE anywhere in the cause chain, or no connection). */
@@ -342,7 +343,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       const who = caller(req);
       const info = await incidentOr(reply, req.params.id, true);
       if (!info) return reply;
-      const owner = memoOf(info).owner;
+      const owner = await incidentOwner(client, info);
       if (!who.roles.includes('admin') && owner !== who.subject)
         return problem(reply, 403, { detail: `only the incident's owner (${owner ?? 'none assigned'}) or an admin may submit its report` });
       const at = new Date().toISOString();

@@ -136,6 +136,7 @@ export function register(program: Command): void {
 
   incidents
     .command('submit-report')
+    .alias('report')
     .description("Submit the report's fields (owner or admin): summary, impact, rootCauses, trigger, resolution, detection, actionItems [{title, owner, due}], lessons")
     .argument('<id>', 'incident id')
     .option('-f, --file <file>', 'the fields as a JSON or YAML file (- for stdin)')

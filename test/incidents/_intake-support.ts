@@ -93,10 +93,10 @@ export interface IntakeEnv extends ApiTestEnv {
   configDir: string;
 }
 
-export async function intakeEnv(extraEnv: Record<string, string> = {}): Promise<IntakeEnv> {
+export async function intakeEnv(extraEnv: Record<string, string> = {}, configYaml = incidentsConfigYaml()): Promise<IntakeEnv> {
   const configDir = mkdtempSync(join(tmpdir(), 'cedille-incidents-'));
   const configPath = join(configDir, 'incidents.yaml');
-  writeFileSync(configPath, incidentsConfigYaml());
+  writeFileSync(configPath, configYaml);
   process.env.TEST_GRAFANA_SECRET = SECRETS.grafana;
   const env = await apiTestEnv({ env: { CEDILLE_INCIDENTS_CONFIG: configPath, ...extraEnv } });
   if (!builtinIncident()) {

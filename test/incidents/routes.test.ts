@@ -4,7 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually } from '../support/temporal.ts';
-import { deliveredEvents, intakeEnv, type IntakeEnv } from './_intake-support.ts';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { builtinIncident, deliver, deliveredEvents, fixture, incidentIdOf, incidentsConfigYaml, intakeEnv, uniqueGroupKey, type IntakeEnv } from './_intake-support.ts';
 
 let env: IntakeEnv;
 before(async () => {
@@ -124,6 +126,32 @@ describe('notes and the report', () => {
     assert.deepEqual(events.map((e) => [e.name, e.payload.submittedBy]), [['report', 'olivier-operator'], ['report', 'alice-admin']]);
     const audit = await env.as('admin', { method: 'GET', url: `/v1/audit?action=incident.report&target=${incident.id}` });
     assert.equal(audit.json().entries.length, 2);
+  });
+
+  it("without an owner from intake, the workflow's own choice (classify's owner) may submit", { skip: !builtinIncident() && 'needs the incident built-in' }, async () => {
+    const clubs = join(env.configDir, 'clubs.yaml');
+    writeFileSync(clubs, 'defaults: { owner: grace-sre }\n');
+    process.env.CEDILLE_CLUBS_CONFIG = clubs; // read by incidents.classify in this process's worker
+    const noOwners = await intakeEnv({}, incidentsConfigYaml().replace(/^owners:[\s\S]*$/m, ''));
+    try {
+      const key = uniqueGroupKey('owner-from-workflow');
+      const opened = await deliver(noOwners, 'alertmanager', fixture('firing-two-alerts.json', key));
+      assert.equal(opened.json().action, 'opened', opened.body);
+      const id = incidentIdOf(key);
+      const shown = await noOwners.as('sre', { method: 'GET', url: `/v1/incidents/${id}` });
+      assert.equal(shown.json().incident.owner, undefined);
+      await eventually(async () => {
+        const g = (await noOwners.as('sre', { method: 'GET', url: `/v1/incidents/${id}` })).json().graph;
+        return g?.nodes.find((n: { id: string; status: string }) => n.id === 'classify')?.status === 'completed' ? true : undefined;
+      }, 20_000, 'classified');
+      const url = `/v1/incidents/${id}/report`;
+      assert.equal((await noOwners.as('sre', { method: 'POST', url, payload: REPORT })).statusCode, 403);
+      const ok = await noOwners.as('sre2', { method: 'POST', url, payload: REPORT });
+      assert.equal(ok.statusCode, 202, ok.body);
+    } finally {
+      delete process.env.CEDILLE_CLUBS_CONFIG;
+      await noOwners.close();
+    }
   });
 
   it('a closed incident refuses notes and reports (409)', async () => {
