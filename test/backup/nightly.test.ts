@@ -7,8 +7,37 @@ import { runFailure } from '../activities/_support.ts';
 import { SNAPSHOT_API_VERSION } from '../../activities/kubernetes/builders/backup.ts';
 import { listBackups, storage, volumePrefix } from '../../activities/gcs/_storage.ts';
 import { retentionPlan } from '../../activities/backup/_retention.ts';
-import { getObject, objectExists, putObject, randomContent } from './_agent-support.ts';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LABEL_BACKUP_RUN } from '../../activities/kubernetes/builders/backup.ts';
+import { eventually } from '../support/cluster.ts';
+import { getObject, gcsUrl, objectExists, putObject, randomContent } from './_agent-support.ts';
 import { backupHarness, noLeftovers, type BackupHarness } from './_workflow-support.ts';
+
+/** A pass-through proxy to fake-gcs-server that answers 503 while `down` (a GCS outage). */
+async function flakyGcs(): Promise<{ url: string; down: boolean; refused: number; close(): void }> {
+  const upstream = new URL(gcsUrl());
+  const state = { url: '', down: false, refused: 0, close: () => server.close() };
+  const server = createServer((req, res) => {
+    if (state.down) {
+      state.refused++;
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 503, message: 'Service Unavailable (simulated outage)' } }));
+      return;
+    }
+    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
+      const headers = { ...up.headers };
+      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, state.url);
+      res.writeHead(up.statusCode ?? 502, headers);
+      up.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  state.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return state;
+}
 
 type Report = {
   total: number;
@@ -144,5 +173,31 @@ describe('nightly backup', { concurrency: false }, () => {
     assert.notEqual(runs[0]!.exitCode, 0);
     assert.equal(runs[1]!.exitCode, 0);
     await noLeftovers(h, [ns]);
+  });
+
+  it('GCS down for 10 s during the uploads: the agent and the activities retry, the run finishes', { timeout: 180_000 }, async () => {
+    const ns = await h.namespace('bk-outage');
+    await h.volume(ns, 'one', { 'blob': randomContent(500_000) });
+    await h.volume(ns, 'two', { 'blob': randomContent(500_000) });
+    const gcs = await flakyGcs();
+    const workerEndpoint = process.env.CEDILLE_GCS_ENDPOINT;
+    process.env.CEDILLE_GCS_ENDPOINT = gcs.url;
+    try {
+      const handle = await h.start('nightlyBackup', h.nightlyInput([ns], { agent: { ...h.agent, gcsEndpoint: gcs.url } }));
+      await eventually('an upload Job', async () => ((await h.client.list('batch/v1', 'Job', { namespace: ns, labelSelector: LABEL_BACKUP_RUN })).items.length ? true : undefined), 60_000);
+      gcs.down = true;
+      await new Promise((r) => setTimeout(r, 10_000));
+      gcs.down = false;
+      const report = (await handle.result().catch(async (err) => {
+        throw new Error((await runFailure(handle)).text, { cause: err });
+      })) as Report;
+      assert.equal(report.succeeded, 2, report.text);
+      assert.ok(gcs.refused > 0, 'the outage was felt');
+      console.log(`# GCS outage: ${gcs.refused} requests refused, run completed`);
+      await noLeftovers(h, [ns]);
+    } finally {
+      process.env.CEDILLE_GCS_ENDPOINT = workerEndpoint;
+      gcs.close();
+    }
   });
 });

@@ -58,11 +58,10 @@ describe('restore', { concurrency: false }, () => {
     assert.equal(pvc.metadata?.annotations?.['cedille.etsmtl.ca/restored-from'], manifest);
     await noLeftovers(h, [dst]);
 
-    // A restore never writes into an existing claim.
-    const again = await h.start('backupRestore', { bucket: h.bucket, manifest: manifest.replace(/manifest\.json$/, 'manifest.json'), namespace: dst, pvc: 'data-restored', agent: h.agent, vault: h.vault });
-    const refused = await again.result().then(() => undefined, () => 'failed');
-    // The same manifest into the claim it created is idempotent (a retried run); another claim is refused.
-    assert.equal(refused, undefined);
+    // A restore never writes into a claim it did not create.
+    await h.volume(dst, 'occupied', { 'precious.txt': 'ne pas écraser\n' });
+    const refused = await runFailure(await h.start('backupRestore', { bucket: h.bucket, manifest, namespace: dst, pvc: 'occupied', agent: h.agent, vault: h.vault }));
+    assert.ok(refused.types.includes('RestoreTargetExists'), refused.text);
   });
 
   it('the weekly restore test restores the latest backup into a scratch namespace, checks it, deletes the namespace', { timeout: 180_000 }, async () => {
