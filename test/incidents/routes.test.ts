@@ -3,6 +3,7 @@
 // the run receives), and their audit entries.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { eventually } from '../support/temporal.ts';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -163,3 +164,33 @@ describe('notes and the report', () => {
     assert.equal(report.statusCode, 409);
   });
 });
+
+describe('fuzzed incident routes', () => {
+  it('never answer 5xx, whatever the id and body', async () => {
+    const incident = await declare();
+    const id = fc.oneof(fc.constant(incident.id), fc.string({ maxLength: 30 }).map((x) => `incident-${x}`), fc.string({ maxLength: 30 }), fc.constantFrom('incident-', 'incident-%00', `incident-${'a'.repeat(300)}`, 'incident-💥'));
+    const body = fc.oneof(
+      fc.jsonValue({ maxDepth: 3 }),
+      fc.record({ title: fc.jsonValue(), severity: fc.jsonValue(), kind: fc.jsonValue(), clubs: fc.jsonValue(), owner: fc.jsonValue(), labels: fc.jsonValue() }, { requiredKeys: [] }),
+      fc.record({ text: fc.oneof(fc.string(), fc.jsonValue()) }, { requiredKeys: [] }),
+      fc.record({ ...Object.fromEntries(Object.keys(REPORT).map((k) => [k, fc.oneof(fc.string(), fc.jsonValue())])) }, { requiredKeys: [] }),
+    );
+    const route = fc.constantFrom('declare', 'show', 'notes', 'report', 'list');
+    await fc.assert(
+      fc.asyncProperty(route, id, body, fc.constantFrom<'admin' | 'operator' | 'nobody'>('admin', 'operator', 'nobody'), async (r, i, b, who) => {
+        const path = `/v1/incidents/${encodeURIComponent(i)}`;
+        const res =
+          r === 'declare'
+            ? await env.as(who, { method: 'POST', url: '/v1/incidents', payload: JSON.stringify(b), headers: { 'content-type': 'application/json' } })
+            : r === 'list'
+              ? await env.as(who, { method: 'GET', url: `/v1/incidents?status=${encodeURIComponent(JSON.stringify(b) ?? '')}` })
+              : r === 'show'
+                ? await env.as(who, { method: 'GET', url: path })
+                : await env.as(who, { method: 'POST', url: `${path}/${r}`, payload: JSON.stringify(b), headers: { 'content-type': 'application/json' } });
+        assert.ok(res.statusCode < 500, `${r} ${i}: ${res.statusCode} ${res.body}`);
+      }),
+      { numRuns: 120 },
+    );
+  });
+});
+
