@@ -5,7 +5,8 @@
 // CEDILLE_CODEC_KEYS is either the path of a keys file or the keys inline:
 //   - inline: `id:base64,id:base64` (the first is current);
 //   - a file holding that same form (one `id:base64` per line also works), or JSON
-//     `{ "current": "2026-11", "keys": { "2026-11": "<base64>", "2026-09": "<base64>" } }`.
+//     `{ "current": "2026-11", "keys": { "2026-11": "<base64>", "2026-09": "<base64>" } }`;
+//   - `off`: no encryption (as when unset; `npm start` would otherwise generate a dev key).
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -71,10 +72,15 @@ export function parseKeys(text: string, where = 'codec keys'): Keyring {
   );
 }
 
-/** The keyring of CEDILLE_CODEC_KEYS (a file path or inline keys); undefined when unset (no encryption). */
+/** Whether CEDILLE_CODEC_KEYS explicitly turns encryption off. */
+export function codecDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(off|none|false|0)$/i.test(env.CEDILLE_CODEC_KEYS?.trim() ?? '');
+}
+
+/** The keyring of CEDILLE_CODEC_KEYS (a file path or inline keys); undefined when unset or `off` (no encryption). */
 export function keyringFromEnv(env: NodeJS.ProcessEnv = process.env): Keyring | undefined {
   const spec = env.CEDILLE_CODEC_KEYS?.trim();
-  if (!spec) return undefined;
+  if (!spec || codecDisabled(env)) return undefined;
   // A path: absolute, relative, or anything that exists as a file; inline keys always hold a ':'.
   if (spec.startsWith('/') || spec.startsWith('.') || !spec.includes(':') || existsSync(spec)) {
     let text: string;
