@@ -20,7 +20,7 @@ import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
 import { portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
 import { banner } from './banner.ts';
-import { ensureKeyFile } from '../../codec/index.ts';
+import { codecDisabled, ensureKeyFile } from '../../codec/index.ts';
 
 const env = process.env;
 const stopping = new AbortController();
@@ -70,14 +70,14 @@ async function start(): Promise<Promise<void>> {
   let uiUrl: string | undefined;
   let cli = 'temporal';
   // Payloads in history are encrypted (codec/, docs/SECURITY.md): without CEDILLE_CODEC_KEYS, with a
-  // dev key generated once in the data dir. The worker and the API read the variable.
+  // dev key generated once in the data dir (CEDILLE_CODEC_KEYS=off: clear). The worker and the API read the variable.
   if (!env.CEDILLE_CODEC_KEYS) {
     env.CEDILLE_CODEC_KEYS = join(dir, 'codec-keys');
     ensureKeyFile(env.CEDILLE_CODEC_KEYS);
   }
   // The API's address is chosen first: the UI is told where the codec endpoint is.
   const apiPort = env.API_PORT || String(await portOrFree(DEFAULT_API_PORT));
-  const codecEndpoint = `${(env.API_PUBLIC_URL || `http://${env.API_HOST || '127.0.0.1'}:${apiPort}`).replace(/\/+$/, '')}/v1/codec`;
+  const codecEndpoint = codecDisabled(env) ? undefined : `${(env.API_PUBLIC_URL || `http://${env.API_HOST || '127.0.0.1'}:${apiPort}`).replace(/\/+$/, '')}/v1/codec`;
   if (!address) {
     cli = await ensureTemporalCli();
     say(`starting the Temporal dev server (log: ${join(dir, 'temporal.log')})`);
@@ -155,7 +155,7 @@ async function start(): Promise<Promise<void>> {
       tokens: config.tokens,
       cli,
       kubernetes,
-      codec: { keys: env.CEDILLE_CODEC_KEYS, endpoint: codecEndpoint },
+      ...(codecEndpoint ? { codec: { keys: env.CEDILLE_CODEC_KEYS, endpoint: codecEndpoint } } : {}),
     }),
   );
   return running;
