@@ -1,8 +1,8 @@
-// A non-dev OpenBao for tests that need the real init and unseal: file storage in a temp dir (it
-// survives a restart of the process), Shamir seal, a TLS listener on loopback with a given
+// A non-dev OpenBao for tests that need the real init and unseal: integrated (raft) storage of one
+// node in a temp dir (OpenBao 2.x has no file storage), Shamir seal, a TLS listener on loopback with a given
 // certificate (e.g. the one a bootstrap generated) or plain HTTP, and an audit file. API-created
 // audit devices are allowed (`unsafe_allow_api_audit_creation`) so a bootstrap can enable one.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -38,7 +38,9 @@ export interface OpenBaoServerOptions {
 export async function startOpenBaoServer(opts: OpenBaoServerOptions = {}): Promise<OpenBaoServer> {
   const bin = await ensureOpenBao();
   const port = opts.port ?? (await freePort());
+  const clusterPort = await freePort();
   const dir = mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'openbao-'));
+  mkdirSync(join(dir, 'data'));
   const listener = opts.tls
     ? [`  tls_cert_file = "${join(dir, 'tls.crt')}"`, `  tls_key_file  = "${join(dir, 'tls.key')}"`]
     : ['  tls_disable = true'];
@@ -49,10 +51,10 @@ export async function startOpenBaoServer(opts: OpenBaoServerOptions = {}): Promi
   const scheme = opts.tls ? 'https' : 'http';
   const address = `${scheme}://127.0.0.1:${port}`;
   writeFileSync(join(dir, 'config.hcl'), [
-    `storage "file" {\n  path = "${join(dir, 'data')}"\n}`,
+    `storage "raft" {\n  path    = "${join(dir, 'data')}"\n  node_id = "test-0"\n}`,
     `listener "tcp" {\n  address = "127.0.0.1:${port}"\n${listener.join('\n')}\n}`,
     `api_addr = "${address}"`,
-    'disable_mlock = true',
+    `cluster_addr = "https://127.0.0.1:${clusterPort}"`,
     'unsafe_allow_api_audit_creation = true',
     'log_level = "warn"',
     '',

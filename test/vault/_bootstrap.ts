@@ -1,22 +1,20 @@
 // Helpers of the Vault bootstrap tests: the built-in definition compiled for `interpret`, a fresh
 // setting per test (namespace, KMS key on the local KMS peer, GitOps remote, a port for the
 // simulated deployment), the run's input, and a scan of a run's raw history for secret values.
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import * as openpgp from 'openpgp';
 import { loadCatalog } from '../../activities/catalog.ts';
 import { kube } from '../../activities/kubernetes/_client.ts';
 import { freePort } from '../../infra/tools/temporal-dev-server.ts';
-import { DefinitionRegistry } from '../../workflows/registry/index.ts';
+import { compileFile, formatCompileError } from '../../workflows/compiler/index.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
-import { kubeClients, testNamespace } from '../support/cluster.ts';
-import { seedRemote, type TestRemote } from '../support/git.ts';
-import type { KmsPeer } from './_kms-peer.ts';
+import { kubeClients } from '../support/cluster.ts';
+import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
+import { ALL_PERMISSIONS, type KmsPeer } from './_kms-peer.ts';
 import { simulatedVaultDeployment, type SimulatedVaultDeployment } from './_simulated-vault-deployment.ts';
 
 /** The worker environment variable holding the seal identity's token (the KMS peer knows it). */
@@ -26,10 +24,10 @@ export const VALUES_PATH = 'apps/vault/values.yaml';
 let compiled: Promise<CompiledDefinition> | undefined;
 export function vaultBootstrapDefinition(): Promise<CompiledDefinition> {
   compiled ??= (async () => {
-    const registry = await DefinitionRegistry.load({ catalog: await loadCatalog() });
-    const def = registry.get('vault-bootstrap');
-    if (!def) throw new Error('vault-bootstrap is not a built-in definition');
-    return def;
+    // Compiled alone (not through the registry): a broken sibling built-in must not stop these tests.
+    const result = await compileFile(fileURLToPath(new URL('../../workflows/definitions/vault-bootstrap.yaml', import.meta.url)), { catalog: await loadCatalog() });
+    if (!result.ok) throw new Error(`vault-bootstrap does not compile:\n${result.errors.map(formatCompileError).join('\n')}`);
+    return result.definition;
   })();
   return compiled;
 }
@@ -54,22 +52,37 @@ export interface Setting {
   deploy(): SimulatedVaultDeployment;
 }
 
-/** A fresh namespace, GitOps remote, port and KMS key name; the seal identity's token holds every permission. */
+const cleanups: (() => Promise<void>)[] = [];
+
+/** Deletes what newSetting made (namespaces, the auth-delegator bindings, simulated deployments); call it in the suite's `after`. */
+export async function cleanupSettings(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+}
+
+// node:test runs an `after` registered inside a `before` hook at once: the git scratch root is made
+// now, at the file's top level, so its removal is registered for the end of the file.
+scratchDir('vault');
+
+/**
+ * A fresh namespace, GitOps remote, port and KMS key name; the seal identity's token holds every
+ * permission unless the peer already knows it. Undone by cleanupSettings().
+ */
 export async function newSetting(peer: KmsPeer, name: string, token = `token-${name}`): Promise<Setting> {
-  const namespace = await testNamespace(name);
-  after(async () => {
+  const namespace = `${name}-${randomBytes(4).toString('hex')}`;
+  const clients = kubeClients();
+  await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'cedille.test/namespace': 'true' } } } });
+  const deployments: SimulatedVaultDeployment[] = [];
+  cleanups.push(async () => {
+    for (const d of deployments) await d.stop();
     await kube().delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: `${namespace}-vault-auth-delegator` }).catch(() => undefined);
+    await clients.core.deleteNamespace({ name: namespace }).catch(() => undefined);
   });
   const remote = await seedRemote({ files: { 'README.md': '# platform\n' } });
   const port = await freePort();
-  const auditFile = join(mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'vault-audit-')), 'audit.log');
+  const auditFile = join(scratchDir('audit'), 'audit.log');
   process.env[KMS_TOKEN_ENV] = token;
-  if (!peer.grants.has(token)) peer.grants.set(token, ['cloudkms.keyRings.get', 'cloudkms.keyRings.create', 'cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeys.create', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
+  if (!peer.grants.has(token)) peer.grants.set(token, [...ALL_PERMISSIONS]);
   const kms = { endpoint: peer.endpoint, project: 'cedille-test', location: 'northamerica-northeast1', keyRing: 'vault', cryptoKey: `unseal-${namespace}`, tokenEnv: KMS_TOKEN_ENV };
-  const deployments: SimulatedVaultDeployment[] = [];
-  after(async () => {
-    for (const d of deployments) await d.stop();
-  });
   return {
     namespace,
     remote,
@@ -127,4 +140,25 @@ export async function secretsInHistory(handle: WorkflowHandle, secrets: Record<s
   return found;
 }
 
-export const k8s = () => kubeClients();
+
+/** The run's result, or after `ms` an error saying where it is stuck (pending activities and their last failures). */
+export async function resultWithin(handle: WorkflowHandle, ms: number, extra: () => string = () => ''): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      void handle.describe().then((d) => {
+        const pending = (d.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name} attempt ${a.attempt}: ${a.lastFailure?.message ?? ''}`);
+        reject(new Error(`run not done after ${ms} ms; pending: ${pending.join(' | ') || 'none'}\n${extra()}`));
+      }, reject);
+    }, ms);
+  });
+  try {
+    return await Promise.race([handle.result(), timeout]);
+  } catch (err) {
+    const causes: string[] = [];
+    for (let cur: unknown = err, i = 0; cur && i < 10; cur = (cur as Error).cause, i++) causes.push((cur as Error).message);
+    throw new Error(`${causes.join(' | ')}\n${extra()}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -9,12 +9,15 @@ import { startOpenBaoServer, type OpenBaoServer } from '../support/openbao-serve
 export interface SimulatedVaultDeployment {
   /** Resolves once OpenBao serves. */
   server: Promise<OpenBaoServer>;
+  /** What it is doing, and OpenBao's output once started. */
+  output(): string;
   stop(): Promise<void>;
 }
 
 export function simulatedVaultDeployment(opts: { namespace: string; tlsSecret: string; remote: TestRemote; valuesPath: string; port: number }): SimulatedVaultDeployment {
   let stopped = false;
   let started: OpenBaoServer | undefined;
+  let phase = 'waiting for the values in git and the TLS Secret';
   const server = (async () => {
     for (;;) {
       if (stopped) throw new Error('simulated deployment stopped before OpenBao started');
@@ -23,15 +26,19 @@ export function simulatedVaultDeployment(opts: { namespace: string; tlsSecret: s
       const data = secret?.data as Record<string, string> | undefined;
       if (data?.['tls.crt'] && data['tls.key'] && data['ca.crt']) {
         const pem = (k: string) => Buffer.from(data[k]!, 'base64').toString('utf8');
+        phase = 'starting OpenBao';
         started = await startOpenBaoServer({ port: opts.port, tls: { certPem: pem('tls.crt'), keyPem: pem('tls.key'), caPem: pem('ca.crt') } });
         return started;
       }
       await new Promise((r) => setTimeout(r, 200));
     }
   })();
-  server.catch(() => undefined);
+  server.catch((err: Error) => {
+    phase = `failed: ${err.message}`;
+  });
   return {
     server,
+    output: () => (started ? `OpenBao at ${started.address}:\n${started.output()}` : phase),
     async stop() {
       stopped = true;
       await server.catch(() => undefined);

@@ -10,9 +10,10 @@ import * as openpgp from 'openpgp';
 import { parse } from 'yaml';
 import { kube } from '../../activities/kubernetes/_client.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { NO_DEFINITIONS } from '../support/activities/index.ts';
 import type { OpenBaoServer } from '../support/openbao-server.ts';
 import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { VALUES_PATH, adminKeys, newSetting, secretsInHistory, startBootstrap, type Setting } from './_bootstrap.ts';
+import { cleanupSettings, VALUES_PATH, adminKeys, resultWithin, newSetting, secretsInHistory, startBootstrap, type Setting } from './_bootstrap.ts';
 
 type Output = {
   tls: { action: string; serial: string };
@@ -39,12 +40,13 @@ describe('vault-bootstrap on a fresh OpenBao', { concurrency: false }, () => {
 
   before(async () => {
     env = await temporalTestEnv();
-    await env.startWorker();
+    await env.startWorker({ registry: NO_DEFINITIONS });
     peer = await startKmsPeer();
     setting = await newSetting(peer, 'vault-boot');
     admins.push(...(await adminKeys(3)));
   });
   after(async () => {
+    await cleanupSettings();
     await env?.close();
     await peer?.close();
   });
@@ -53,9 +55,9 @@ describe('vault-bootstrap on a fresh OpenBao', { concurrency: false }, () => {
     const deployment = setting.deploy();
     const t0 = Date.now();
     const handle = await startBootstrap(env.client, env.taskQueue, setting.input({ pgpKeys: admins.map((a) => a.publicKey) }));
-    server = await deployment.server;
-    first = (await handle.result()) as Output;
+        first = (await resultWithin(handle, 90_000, () => deployment.output())) as Output;
     t.diagnostic(`fresh bootstrap: ${Date.now() - t0} ms`);
+    server = await deployment.server;
 
     assert.equal(first.tls.action, 'created');
     assert.equal(first.init.alreadyInitialized, false);
