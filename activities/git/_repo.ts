@@ -120,9 +120,9 @@ const UNAVAILABLE = [
   /failed to connect/i,
   /the remote end hung up/i,
   /early eof/i,
-  /\b50[0234]\b/,
+  /returned error: 50[0234]/i,
 ];
-const AUTH = [/authentication failed/i, /\b40[13]\b/, /permission denied/i, /could not read username/i, /invalid credentials/i];
+const AUTH = [/authentication failed/i, /returned error: 40[13]/i, /permission denied/i, /could not read username/i, /invalid credentials/i];
 
 /** The ApplicationFailure for a failed git command talking to `remote` (`what` names the operation). */
 export function gitFailure(err: unknown, what: string): ApplicationFailure {
@@ -130,7 +130,7 @@ export function gitFailure(err: unknown, what: string): ApplicationFailure {
   if (err instanceof GitCommandError) {
     const text = err.stderr.trim() || err.message;
     const message = `${what}: ${text.split('\n').filter((l) => l.trim()).slice(-4).join(' | ')}`;
-    if (AUTH.some((re) => re.test(text)) && !/\b50[0234]\b/.test(text)) {
+    if (AUTH.some((re) => re.test(text))) {
       return ApplicationFailure.create({ message, type: 'GitAuthFailed', nonRetryable: true });
     }
     if (UNAVAILABLE.some((re) => re.test(text))) return ApplicationFailure.create({ message, type: 'GitRemoteUnavailable', nonRetryable: false });

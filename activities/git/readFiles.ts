@@ -1,3 +1,4 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { checkPath, listTree, readBlobs, resolveRef, withRepo } from './_repo.ts';
@@ -35,7 +36,9 @@ export default defineActivity({
         for (const e of selected.sort((a, b) => (a.path < b.path ? -1 : 1))) {
           const blob = blobs.get(e.oid) ?? Buffer.alloc(0);
           total += blob.length;
-          if (total > MAX_BYTES) throw new Error(`git.readFiles: more than ${MAX_BYTES} bytes selected; narrow paths/prefix`);
+          if (total > MAX_BYTES) {
+            throw ApplicationFailure.create({ message: `git.readFiles: more than ${MAX_BYTES} bytes selected; narrow paths/prefix`, type: 'GitInvalidInput', nonRetryable: true });
+          }
           files[e.path] = blob.toString('utf8');
         }
         return { commit, files, missing: wanted.filter((p) => !(p in files)) };
