@@ -33,7 +33,7 @@ export interface BackupOptions {
   transitMount?: string;
   /** gzip level 0..9 (default 1). */
   compressionLevel?: number;
-  /** Resumable upload chunk in MiB (default 16; 0 = the whole object in one streaming request, no mid-object resume). */
+  /** Resumable upload chunk in MiB (default 8; 0 = the whole object in one streaming request, no mid-object resume). */
   uploadChunkMiB?: number;
   /** Plaintext bytes per GCM chunk (default 1 MiB). */
   encryptionChunkBytes?: number;
@@ -41,7 +41,7 @@ export interface BackupOptions {
   progressEveryMs?: number;
 }
 
-export const DEFAULT_UPLOAD_CHUNK_MIB = 16;
+export const DEFAULT_UPLOAD_CHUNK_MIB = 8;
 const mb = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 interface TreeCounts {
@@ -76,8 +76,10 @@ export async function runBackup(opts: BackupOptions): Promise<BackupManifest> {
       // Not node-tar's `portable`: it also clears group/other write bits (mode-fix), and owners (uid/gid)
       // matter on a volume (a database's files); atime/ctime never go in the headers anyway.
       portable: false,
-      // Read files 1 MiB at a time (node-tar's default is 16 MiB per read).
-      maxReadSize: 1 << 20,
+      // Read files 512 KiB at a time (node-tar's default is 16 MiB per read).
+      maxReadSize: 512 << 10,
+      // Entries prepared ahead of the one being written (node-tar's default 4); the stream is sequential anyway.
+      jobs: 2,
       filter: (_path: string, st: Stats | unknown) => {
         const s = st as Stats;
         if (s.isFile()) {

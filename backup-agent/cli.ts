@@ -36,7 +36,7 @@ export const USAGE = `usage:
   backup-agent backup --source <dir> --bucket <b> --prefix <objectPrefix> --namespace <ns> --pvc <name>
       [--snapshot <name>] [--snapshot-time <RFC3339>] [--gcs-endpoint <url>] [--project <id>]
       --vault-addr <url> (--vault-token-file <f> | VAULT_TOKEN | --vault-role <r> [--vault-jwt-file <f>])
-      --transit-key <name> [--transit-mount transit] [--compression-level 0-9] [--upload-chunk-mib 16]
+      --transit-key <name> [--transit-mount transit] [--compression-level 0-9] [--upload-chunk-mib 8]
       [--gcs-retry-seconds 600] [--progress-seconds 10] [--vault-auth-mount kubernetes] [--vault-namespace ns]
   backup-agent restore --bucket <b> --manifest <object> --target <dir> [--gcs-endpoint <url>] [vault flags]
   backup-agent verify --bucket <b> --manifest <object> [--gcs-endpoint <url>]

@@ -20,17 +20,17 @@ function collector(): Gc | null {
 }
 
 /**
- * Returns a function to call with byte counts: a minor GC every `everyBytes`, and a full one every 16 of
+ * Returns a function to call with byte counts: a minor GC every `everyBytes`, and a full one every 8 of
  * those (buffers queued between stages live long enough to be promoted out of the young generation).
  */
-export function gcEvery(everyBytes = 4 << 20): (bytes: number) => void {
+export function gcEvery(everyBytes = 2 << 20): (bytes: number) => void {
   let since = 0;
-  let minors = 0;
+  let minors = 0; // a full GC every 8th
   return (bytes) => {
     since += bytes;
     if (since < everyBytes) return;
     since = 0;
-    collector()?.({ type: ++minors % 16 === 0 ? 'major' : 'minor' });
+    collector()?.({ type: ++minors % 8 === 0 ? 'major' : 'minor' });
   };
 }
 
