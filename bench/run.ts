@@ -7,12 +7,14 @@ import { interpreter50Steps } from './interpreter-50-steps.ts';
 import { fanout10k } from './fanout-10k.ts';
 import { apiThroughput } from './api-throughput.ts';
 import { workspaces } from './workspaces.ts';
+import { backupAgent } from './backup-agent.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'interpreter-50-steps': interpreter50Steps,
   'fanout-10k': fanout10k,
   'api-throughput': apiThroughput,
   workspaces,
+  'backup-agent': backupAgent,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');
