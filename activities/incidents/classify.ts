@@ -9,7 +9,7 @@ import { Alert, Kind } from './_schemas.ts';
 type Labels = Record<string, string>;
 
 /** availability|security from an explicit kind, a category label/annotation, or the alert names. */
-export function kindOf(input: { kind?: 'availability' | 'security' | undefined; labelSets: Labels[] }, config: ClubsConfig): z.infer<typeof Kind> {
+export function kindOf(input: { kind?: 'availability' | 'security' | null | undefined; labelSets: Labels[] }, config: ClubsConfig): z.infer<typeof Kind> {
   if (input.kind) return input.kind;
   for (const labels of input.labelSets) {
     for (const key of config.security.labels) {
@@ -59,9 +59,9 @@ export default defineActivity({
   input: z.object({
     title: z.string(),
     severity: z.string().optional(),
-    kind: Kind.optional(),
+    kind: Kind.nullish(),
     clubs: z.array(z.string()).default([]),
-    owner: z.string().optional().describe('Owner of the report; default: the registry default'),
+    owner: z.string().nullish().describe('Owner of the report; default: the registry default'),
     commonLabels: z.record(z.string(), z.string()).default({}),
     commonAnnotations: z.record(z.string(), z.string()).default({}),
     alerts: z.array(Alert).default([]),

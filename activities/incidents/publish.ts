@@ -3,6 +3,7 @@
 // the clubs get the availability report, ÉTS IT the security one. A retried attempt neither
 // commits nor notifies twice (notify.send's delivery keys under this activity's idempotency key).
 import { z } from 'zod';
+import { ApplicationFailure } from '@temporalio/common';
 import { defineActivity } from '../define.ts';
 import { commitFiles, CommitFilesInput } from '../git/_commit.ts';
 import notifySend from '../notify/send.ts';
@@ -13,7 +14,7 @@ export default defineActivity({
     "Commits the report to the wiki's git repository (idempotent) and sends the audience version (clubs: availability; " +
     'ÉTS IT: security) and a notice to the admins with notify.send.',
   input: z.strictObject({
-    repository: z.string().min(1).describe("The wiki's git remote (URL or path)"),
+    repository: z.string().min(1).optional().describe("The wiki's git remote (URL or path); default CEDILLE_INCIDENTS_WIKI"),
     branch: z.string().default('main'),
     path: z.string().min(1),
     markdown: z.string().min(1),
@@ -30,8 +31,10 @@ export default defineActivity({
     notified: z.object({ audience: z.int(), admins: z.int() }),
   }),
   async handler(input, ctx) {
+    const repository = input.repository ?? process.env.CEDILLE_INCIDENTS_WIKI;
+    if (!repository) throw ApplicationFailure.nonRetryable('no wiki repository: set CEDILLE_INCIDENTS_WIKI on the worker (or pass repository)', 'WikiNotConfigured');
     const committed = await commitFiles(
-      CommitFilesInput.parse({ repository: input.repository, branch: input.branch, files: { [input.path]: input.markdown }, message: `${input.title}\n\nPublished by the incident workflow (${ctx.idempotencyKey}).` }),
+      CommitFilesInput.parse({ repository, branch: input.branch, files: { [input.path]: input.markdown }, message: `${input.title}\n\nPublished by the incident workflow (${ctx.idempotencyKey}).` }),
       { signal: ctx.signal, heartbeat: (d) => ctx.heartbeat({ git: d }) },
     );
     const send = async (to: string[], kind: string, subject: string, body: string) => {
