@@ -1,14 +1,16 @@
 // Turning webhook notifications into incidents, once: the incident of an alert group has the
-// deterministic workflow id `incident-<sha256(groupKey)[:20]>`, and Temporal refuses a second running
-// execution of an id (conflict policy FAIL), so deliveries racing in parallel, here or in another API
-// process, open one incident. What was already told to the incident (status per fingerprint, the
-// `resolved` event) is kept by GroupStateStore. Decisions (docs/INCIDENTS.md, "Dedupe"):
+// deterministic workflow id `incident-<sha256(groupKey)[:20]>` (the group's later incidents
+// `incident-<hash>-<n>`), and Temporal refuses a second running execution of an id (conflict policy
+// FAIL), so deliveries racing in parallel, here or in another API process, open one incident. What
+// was already told to the incident (status per fingerprint, the `resolved` event, the generation)
+// is kept by GroupStateStore. Decisions (docs/INCIDENTS.md, "Dedupe"):
 // - a running incident gets `alerts` with the new or changed alerts only, and `resolved` once all of
 //   its alerts are resolved; nothing new is a `duplicate`;
 // - no running incident: firing alerts not yet covered by an incident open one; resolved-only
 //   notifications are recorded and `ignored`; a firing older than (or as old as) a resolved already
 //   seen for that fingerprint is stale and ignored; a repeat of alerts an incident already covered is
-//   ignored; a new episode (later startsAt) or a new fingerprint after close opens a new incident.
+//   ignored; a new episode (later startsAt) or a new fingerprint after close opens a new incident;
+// - an incident that already got `resolved` (its report phase) is as good as closed for new episodes.
 import { createHash, randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
@@ -37,6 +39,11 @@ export interface IntakeResult {
 
 export function incidentIdOf(groupKey: string): string {
   return `incident-${createHash('sha256').update(groupKey).digest('hex').slice(0, 20)}`;
+}
+
+/** The workflow id of a group's incidents: the first one `incident-<hash>`, the later ones `incident-<hash>-<n>`. */
+export function generationId(baseId: string, generation: number): string {
+  return generation ? `${baseId}-${generation}` : baseId;
 }
 
 export function manualIncidentId(now = Date.now()): string {
@@ -157,20 +164,33 @@ export class IncidentIntake {
 
   /** Handles one authenticated, well-formed notification. */
   async receive(n: Notification): Promise<IntakeResult> {
-    const workflowId = incidentIdOf(n.groupKey);
-    return this.store.exclusive(workflowId, async () => {
+    const baseId = incidentIdOf(n.groupKey);
+    return this.store.exclusive(baseId, async () => {
       // Twice at most: a start that loses a race (or a run closing under us) is decided again.
       for (let attempt = 0; ; attempt++) {
-        const state = this.store.load(workflowId, n.groupKey);
-        const info = await describeRun(this.services.client, workflowId);
+        const state = this.store.load(baseId, n.groupKey);
+        const generation = state.generation ?? 0;
+        const info = await describeRun(this.services.client, generationId(baseId, generation));
         const running = info && !isClosed(info) ? info : undefined;
         try {
-          return running ? await this.update(n, state, running) : await this.open(n, state);
+          // The current incident already got `resolved` (it is in its report phase): a new episode is a new incident.
+          if (running && state.resolvedSentTo === running.runId && this.openers(n, state).length) return await this.open(n, state, generation + 1);
+          if (running) return await this.update(n, state, running);
+          return await this.open(n, state, info ? generation + 1 : generation);
         } catch (err) {
           if (attempt < 1 && err instanceof IncidentError && err.type === 'urn:cedille:problem:run-closed') continue;
           throw err;
         }
       }
+    });
+  }
+
+  /** Firing alerts of the notification that would open an incident: new, fired again, or never covered by one. */
+  private openers(n: Notification, state: GroupState): Alert[] {
+    const alerts = state.alerts as Record<string, Stored>;
+    return n.alerts.filter((a) => {
+      const v = compareAlert(alerts[a.fingerprint], a);
+      return a.status === 'firing' && v !== 'stale' && !(v === 'same' && alerts[a.fingerprint]?.runId);
     });
   }
 
@@ -188,7 +208,7 @@ export class IncidentIntake {
       if (verdicts[i] === 'new' || verdicts[i] === 'changed') alerts[a.fingerprint] = record(a, info.runId);
       else if (verdicts[i] === 'same' && r && !r.runId) r.runId = info.runId; // recorded before a start whose answer was lost
     }
-    if (n.status === 'resolved') {
+    if (n.status === 'resolved' && n.truncated > 0) {
       // The sender says the whole group is resolved, alerts it left out (truncatedAlerts) included.
       const listed = new Set(n.alerts.map((a) => a.fingerprint));
       for (const [fp, r] of Object.entries(alerts))
@@ -224,12 +244,12 @@ export class IncidentIntake {
     };
   }
 
-  private async open(n: Notification, state: GroupState): Promise<IntakeResult> {
-    const id = state.workflowId;
+  private async open(n: Notification, state: GroupState, generation: number): Promise<IntakeResult> {
+    const id = generationId(state.workflowId, generation);
     const alerts = state.alerts as Record<string, Stored>;
     const verdicts = n.alerts.map((a) => compareAlert(alerts[a.fingerprint], a));
     const fresh = n.alerts.filter((_, i) => verdicts[i] !== 'stale');
-    const openers = n.alerts.filter((a, i) => a.status === 'firing' && verdicts[i] !== 'stale' && !(verdicts[i] === 'same' && alerts[a.fingerprint]?.runId));
+    const openers = this.openers(n, state);
     const ignored = (reason: string): IntakeResult => ({ action: 'ignored', reason, alerts: this.counts(n, verdicts, 0) });
 
     if (!n.alerts.length) return ignored('no alert of the notification matches the opening rules');
@@ -245,6 +265,7 @@ export class IncidentIntake {
     // Recorded before the start, stamped after: a start whose answer is lost is adopted by the next delivery.
     for (const a of fresh) alerts[a.fingerprint] = record(a);
     state.resolvedSentTo = undefined;
+    state.generation = generation;
     this.store.save(state);
     const input = incidentInputOf(this.config, { ...n, alerts: fresh });
     const started = await this.start(id, input, `webhook:${n.source}`);

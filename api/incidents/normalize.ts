@@ -44,6 +44,8 @@ export interface Notification {
   alerts: Alert[];
   /** Alerts of the group the rules left out (counted, never tracked). */
   skipped: number;
+  /** Alerts the sender left out of the payload (Alertmanager's max_alerts). */
+  truncated: number;
 }
 
 // Alertmanager's zero time ("0001-01-01T00:00:00Z") says "no end yet".
@@ -120,6 +122,7 @@ export function normalizeNotification(source: WebhookSource, p: WebhookPayload, 
     commonAnnotations: p.commonAnnotations,
     alerts,
     skipped: misses.length,
+    truncated: p.truncatedAlerts,
     misses,
   };
 }

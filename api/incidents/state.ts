@@ -21,6 +21,8 @@ export interface GroupState {
   groupKey: string;
   workflowId: string;
   alerts: Record<string, AlertRecord>;
+  /** How many incidents of this group came before the current one (its workflow id's suffix). */
+  generation?: number;
   /** Run id of the incident that was sent `resolved` (once per incident). */
   resolvedSentTo?: string;
   updatedAt: string;

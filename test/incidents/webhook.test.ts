@@ -194,9 +194,31 @@ describe('Alertmanager webhook: one incident per alert group', () => {
     again.alerts[0]!.startsAt = '2026-11-21T18:00:00Z';
     const reopened = (await deliver(env, 'alertmanager', again)).json();
     assert.equal(reopened.action, 'opened');
-    assert.equal(reopened.incidentId, id);
+    assert.equal(reopened.incidentId, `${id}-1`, "the group's second incident");
     assert.notEqual(reopened.runId, first.runId);
-    await eventually(async () => ((await executionCount(env, id)) === 2 ? true : undefined), 10_000, 'two executions listed');
+    assert.equal((await deliver(env, 'alertmanager', again)).json().action, 'duplicate');
+    await eventually(async () => ((await executionCount(env, `${id}-1`)) === 1 ? true : undefined), 10_000, 'one execution of the second incident');
+  });
+
+  it('a new episode while the incident is in its report phase (resolved, still running) opens the next incident', async () => {
+    const key = uniqueGroupKey('refire-after-resolved');
+    const id = incidentIdOf(key);
+    assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'opened');
+    assert.equal((await deliver(env, 'alertmanager', fixture('resolved.json', key))).json().action, 'resolved');
+    assert.equal((await describeRun(id))?.status.name, 'RUNNING', 'the first incident waits for its report');
+    // A late firing of the resolved episode is stale; the same alert firing again is a new incident.
+    assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'duplicate');
+    const again = fixture('firing-two-alerts.json', key);
+    again.alerts = [{ ...again.alerts[1]!, startsAt: '2026-11-21T20:00:00Z' }];
+    const next = (await deliver(env, 'alertmanager', again)).json();
+    assert.equal(next.action, 'opened');
+    assert.equal(next.incidentId, `${id}-1`);
+    assert.deepEqual((await deliveredEvents(env, id)).map((e) => e.name), ['alerts', 'resolved'], 'the first incident is not told');
+    assert.equal((await deliver(env, 'alertmanager', fixture('resolved.json', key))).json().action, 'duplicate', 'an old resolved changes nothing');
+    const resolvedAgain = fixture('resolved.json', key);
+    resolvedAgain.alerts = [{ ...again.alerts[0]!, status: 'resolved', endsAt: '2026-11-21T20:30:00Z' }];
+    assert.equal((await deliver(env, 'alertmanager', resolvedAgain)).json().action, 'resolved');
+    assert.deepEqual((await deliveredEvents(env, `${id}-1`)).map((e) => e.name), ['alerts', 'resolved']);
   });
 
   it('alerts the rules do not select are ignored (severity, excluded or not included namespace)', async () => {
