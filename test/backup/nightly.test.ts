@@ -200,4 +200,19 @@ describe('nightly backup', { concurrency: false }, () => {
       gcs.close();
     }
   });
+
+  it('a run cancelled mid-backup cleans up its snapshots and temporary PVCs', { timeout: 120_000 }, async () => {
+    const ns = await h.namespace('bk-cancel');
+    await h.volume(ns, 'slow', { 'a': 'a' });
+    await h.volume(ns, 'quick', { 'b': 'b' });
+    h.sim.neverReady.add(`${ns}/slow`);
+    const handle = await h.start('nightlyBackup', h.nightlyInput([ns], { snapshotReadyTimeoutSeconds: 600 }));
+    await eventually('both snapshots exist', async () => ((await h.client.list(SNAPSHOT_API_VERSION, 'VolumeSnapshot', { namespace: ns })).items.length === 2 ? true : undefined), 60_000);
+    await handle.cancel();
+    const err = await handle.result().then(() => undefined, (e: unknown) => e as Error);
+    assert.ok(err, 'the run was cancelled');
+    const { status } = await handle.describe();
+    assert.equal(status.name, 'CANCELLED');
+    await noLeftovers(h, [ns]);
+  });
 });
