@@ -11,7 +11,14 @@ export default defineActivity({
     'never lose an update. An unreachable remote is retried (GitRemoteUnavailable); bad refs/paths/edits are not.',
   input: CommitFilesInput,
   output: CommitFilesOutput,
-  handler(input, ctx) {
-    return commitFiles(input, { signal: ctx.signal, heartbeat: (d) => ctx.heartbeat(d) });
+  async handler(input, ctx) {
+    // Heartbeats also while waiting for the clone's lock (another operation on the same remote).
+    let last: unknown = { phase: 'waiting for the clone' };
+    const timer = setInterval(() => ctx.heartbeat(last), 5_000);
+    try {
+      return await commitFiles(input, { signal: ctx.signal, heartbeat: (d) => ctx.heartbeat((last = d)) });
+    } finally {
+      clearInterval(timer);
+    }
   },
 });
