@@ -18,7 +18,7 @@ import { startLocalCluster } from '../cluster/local-cluster.ts';
 import { startSimulatedCsiProvisioner } from '../cluster/simulated-csi-provisioner.ts';
 import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
-import { portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
+import { freePort, portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
 import { banner } from './banner.ts';
 import { codecDisabled, ensureKeyFile } from '../../codec/index.ts';
 
@@ -76,7 +76,7 @@ async function start(): Promise<Promise<void>> {
     ensureKeyFile(env.CEDILLE_CODEC_KEYS);
   }
   // The API's address is chosen first: the UI is told where the codec endpoint is.
-  const apiPort = env.API_PORT || String(await portOrFree(DEFAULT_API_PORT));
+  const apiPort = env.API_PORT === '0' ? String(await freePort()) : env.API_PORT || String(await portOrFree(DEFAULT_API_PORT));
   const codecEndpoint = codecDisabled(env) ? undefined : `${(env.API_PUBLIC_URL || `http://${env.API_HOST || '127.0.0.1'}:${apiPort}`).replace(/\/+$/, '')}/v1/codec`;
   if (!address) {
     cli = await ensureTemporalCli();
