@@ -4,6 +4,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import assert from 'node:assert/strict';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import * as openpgp from 'openpgp';
 import { loadCatalog } from '../../activities/catalog.ts';
@@ -157,8 +158,28 @@ export async function resultWithin(handle: WorkflowHandle, ms: number, extra: ()
   } catch (err) {
     const causes: string[] = [];
     for (let cur: unknown = err, i = 0; cur && i < 10; cur = (cur as Error).cause, i++) causes.push((cur as Error).message);
-    throw new Error(`${causes.join(' | ')}\n${extra()}`);
+    throw new Error(`${causes.join(' | ')}\n${extra()}`, { cause: err });
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface BootstrapOutput {
+  init: { alreadyInitialized: boolean };
+  rootRevoked: boolean;
+  sealed: boolean;
+  login: { policies: string[] };
+}
+
+/** Asserts a bootstrapped Vault: one init (one root token ever encrypted), unsealed, root token revoked, no secret in history. */
+export async function assertBootstrapped(peer: KmsPeer, setting: Setting, out: BootstrapOutput, handle: WorkflowHandle): Promise<void> {
+  const roots = peer.encrypted.filter((e) => e.aad === `${setting.namespace}/vault-init/root-token`);
+  assert.equal(roots.length, 1, 'one init: one root token');
+  assert.equal(out.sealed, false);
+  assert.equal(out.rootRevoked, true);
+  assert.ok(out.login.policies.includes('cedille-bootstrap-probe'));
+  const shares = peer.encrypted.filter((e) => e.aad.startsWith(`${setting.namespace}/vault-init/share-`));
+  assert.equal(shares.length, 3, 'three shares stored once');
+  const secrets = { 'root token': roots[0]!.plaintext, ...Object.fromEntries(shares.map((s, i) => [`share ${i}`, s.plaintext])) };
+  assert.deepEqual(await secretsInHistory(handle, secrets), []);
 }
