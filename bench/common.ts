@@ -8,6 +8,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
 import { startDevServer, type DevServer, type DevServerOptions } from '../infra/tools/temporal-dev-server.ts';
 import { createWorker, type CreateWorkerOptions } from '../worker/worker.ts';
+import { dataConverterFromEnv } from '../codec/index.ts';
 
 export const BENCH_WORKFLOWS = fileURLToPath(new URL('./workflows/index.ts', import.meta.url));
 const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
@@ -43,7 +44,8 @@ export async function withTemporal<T>(name: string, serverOpts: DevServerOptions
   const code = await benchBundle();
   const server = await startDevServer(serverOpts);
   const connection = await Connection.connect({ address: server.address });
-  const client = new Client({ connection, namespace: server.namespace });
+  // Workers encrypt when CEDILLE_CODEC_KEYS is set (codec/); the client must then decode the same way.
+  const client = new Client({ connection, namespace: server.namespace, dataConverter: dataConverterFromEnv() });
   const natives: NativeConnection[] = [];
   const running: { worker: Worker; done: Promise<void> }[] = [];
   const taskQueue = `bench-${name}`;
