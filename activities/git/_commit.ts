@@ -116,7 +116,7 @@ export function commitFiles(input: CommitFilesInput, opts: CommitOptions = {}): 
           });
         }
         // Someone pushed first: back off a little (jittered), fetch their commit and build on it.
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(50 * attempt, 500)));
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(100 * 2 ** attempt, 3_000)));
         await fetchOrigin(repo);
       }
     },
