@@ -15,6 +15,7 @@ import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import { kubeClients } from '../support/cluster.ts';
 import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
+import { scanExecution } from '../support/history-scan.ts';
 import { ALL_PERMISSIONS, type KmsPeer } from './_kms-peer.ts';
 import { simulatedVaultDeployment, type SimulatedVaultDeployment } from './_simulated-vault-deployment.ts';
 
@@ -118,29 +119,15 @@ export async function adminKeys(n: number): Promise<{ publicKey: string; private
   ));
 }
 
-/** Every string and byte payload of a history, decoded, as one text. */
-function historyText(value: unknown, out: string[] = []): string[] {
-  if (value instanceof Uint8Array) out.push(Buffer.from(value).toString('utf8'), Buffer.from(value).toString('base64'));
-  else if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) historyText(v, out);
-  else if (value && typeof value === 'object') for (const v of Object.values(value)) historyText(v, out);
-  return out;
-}
-
 /**
- * The secrets found in a run's history (raw events, payload bytes decoded): each secret is looked
- * for whole, and, for multi-line ones (PEM), line by line (a JSON-escaped PEM keeps its lines).
+ * The labels of the secrets found in a run's raw history (test/support/history-scan.ts: every
+ * event's bytes and JSON, each secret raw, escaped and base64-encoded); empty when none is there.
  */
-export async function secretsInHistory(handle: WorkflowHandle, secrets: Record<string, string>): Promise<string[]> {
-  const text = historyText((await handle.fetchHistory()).events ?? []).join('\n');
-  const found: string[] = [];
-  for (const [name, value] of Object.entries(secrets)) {
-    const needles = [value, ...value.split('\n').filter((l) => l.length >= 40 && !l.startsWith('-----'))];
-    if (needles.some((n) => n && text.includes(n))) found.push(name);
-  }
-  return found;
+export async function secretsInHistory(client: Client, handle: WorkflowHandle, secrets: Record<string, string>): Promise<string[]> {
+  const report = await scanExecution(client, handle.workflowId, undefined, Object.entries(secrets).map(([label, value]) => ({ label, value })));
+  assert.ok(report.events > 10, `scanned ${report.events} events`);
+  return report.findings.map((f) => `${f.label} (${f.form}, event ${f.eventId} ${f.eventType})`);
 }
-
 
 /** The run's result, or after `ms` an error saying where it is stuck (pending activities and their last failures). */
 export async function resultWithin(handle: WorkflowHandle, ms: number, extra: () => string = () => ''): Promise<unknown> {
@@ -172,7 +159,7 @@ export interface BootstrapOutput {
 }
 
 /** Asserts a bootstrapped Vault: one init (one root token ever encrypted), unsealed, root token revoked, no secret in history. */
-export async function assertBootstrapped(peer: KmsPeer, setting: Setting, out: BootstrapOutput, handle: WorkflowHandle): Promise<void> {
+export async function assertBootstrapped(client: Client, peer: KmsPeer, setting: Setting, out: BootstrapOutput, handle: WorkflowHandle): Promise<void> {
   const roots = peer.encrypted.filter((e) => e.aad === `${setting.namespace}/vault-init/root-token`);
   assert.equal(roots.length, 1, 'one init: one root token');
   assert.equal(out.sealed, false);
@@ -181,5 +168,5 @@ export async function assertBootstrapped(peer: KmsPeer, setting: Setting, out: B
   const shares = peer.encrypted.filter((e) => e.aad.startsWith(`${setting.namespace}/vault-init/share-`));
   assert.equal(shares.length, 3, 'three shares stored once');
   const secrets = { 'root token': roots[0]!.plaintext, ...Object.fromEntries(shares.map((s, i) => [`share ${i}`, s.plaintext])) };
-  assert.deepEqual(await secretsInHistory(handle, secrets), []);
+  assert.deepEqual(await secretsInHistory(client, handle, secrets), []);
 }

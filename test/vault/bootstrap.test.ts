@@ -112,7 +112,7 @@ describe('vault-bootstrap on a fresh OpenBao', { concurrency: false }, () => {
       'TLS private key': decoded(tls, 'tls.key'),
       'CA private key': decoded(await secretOf(setting.namespace, 'vault-tls-ca'), 'ca.key'),
     };
-    assert.deepEqual(await secretsInHistory(handle, firstHistorySecrets), []);
+    assert.deepEqual(await secretsInHistory(env.client, handle, firstHistorySecrets), []);
   });
 
   it('a second run on the initialised Vault changes nothing: no init, same certificate, no commit, no configuration', { timeout: 60_000 }, async (t) => {
@@ -142,6 +142,6 @@ describe('vault-bootstrap on a fresh OpenBao', { concurrency: false }, () => {
     assert.equal(await setting.remote.head(), before.head, 'no new commit');
     assert.equal(peer.encrypted.length, before.encrypted, 'nothing encrypted: nothing new stored');
     assert.equal(peer.created.length, before.created, 'no KMS resource created');
-    assert.deepEqual(await secretsInHistory(handle, firstHistorySecrets), []);
+    assert.deepEqual(await secretsInHistory(env.client, handle, firstHistorySecrets), []);
   });
 });

@@ -48,6 +48,6 @@ describe('vault-bootstrap: worker SIGKILLed', { concurrency: false }, () => {
     }
     const out = (await resultWithin(handle, 90_000, () => `${deployment.output()}\n${worker.output()}`)) as BootstrapOutput;
     t.diagnostic(`run done in ${Date.now() - t0} ms`);
-    await assertBootstrapped(peer, setting, out, handle);
+    await assertBootstrapped(env.client, peer, setting, out, handle);
   });
 });

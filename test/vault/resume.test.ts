@@ -59,7 +59,7 @@ describe('vault-bootstrap resumes after crashes', { concurrency: false }, () => 
       'vault.configure', 'vault.init', 'vault.proveLogin', 'vault.renderHelmValues', 'vault.revokeRoot', 'vault.status', 'vault.unseal', 'vault.waitReady',
     ]);
     assert.equal(out.init.alreadyInitialized, true, 'the retried init found the Vault its lost attempt initialised');
-    await assertBootstrapped(peer, setting, out, handle);
+    await assertBootstrapped(env.client, peer, setting, out, handle);
     const server = await deployment.server;
     assert.equal((await server.api('GET', 'sys/seal-status')).body.sealed, false);
   });
