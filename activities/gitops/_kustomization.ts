@@ -98,3 +98,13 @@ function verify(text: string, expected: string[], what: string): void {
     throw new Error(`${what}: editing resources produced ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
   }
 }
+
+/** The platform's entry of an app in apps/argo-apps/kustomization.yaml. */
+export function argoAppEntry(app: string): string {
+  return `../${app}/`;
+}
+
+/** apps/argo-apps/kustomization.yaml with the app's entry (idempotent; the rest of the file byte for byte). */
+export function addArgoAppEntry(text: string, app: string): string {
+  return addKustomizationResource(text, argoAppEntry(app), { what: 'apps/argo-apps/kustomization.yaml' });
+}

@@ -14,6 +14,7 @@
 // rendered here (see docs/GITOPS.md).
 import { stringify } from 'yaml';
 import { PLATFORM_REPO_URL, type Environment, type GitOpsConfig } from './_config.ts';
+import { argoAppEntry } from './_kustomization.ts';
 import { environmentsOf, type AppRequest, type ResourcesSpec } from './_request.ts';
 
 export const ARGO_APPS_PATH = 'apps/argo-apps/kustomization.yaml';
@@ -155,6 +156,6 @@ export function renderApp(req: AppRequest, config: GitOpsConfig, repoURL = confi
     environments,
     applications,
     argoAppsPath: ARGO_APPS_PATH,
-    edits: [{ kind: 'kustomizationAddResource', path: ARGO_APPS_PATH, resource: `../${app}/` }],
+    edits: [{ kind: 'kustomizationAddResource', path: ARGO_APPS_PATH, resource: argoAppEntry(app) }],
   };
 }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { defaultBranch, displayRemote, listTree, readBlobs, readFileAt, resolveRef, withRepo, type Repo } from '../git/_repo.ts';
 import { loadGitOpsConfig } from './_config.ts';
-import { kustomizationResources, sameResource } from './_kustomization.ts';
+import { argoAppEntry, kustomizationResources, sameResource } from './_kustomization.ts';
 import { ARGO_APPS_PATH } from './_render.ts';
 import { AppRequest, describeProblems, DNS1123_LABEL, environmentsOf, requestProblems, type Problem } from './_request.ts';
 
@@ -45,7 +45,7 @@ export default defineActivity({
           const argoApps = await readFileAt(repo, tip, ARGO_APPS_PATH);
           if (argoApps === undefined) {
             problems.push({ field: 'repository', message: `${ARGO_APPS_PATH} not found on ${branchName}: not a platform GitOps repository` });
-          } else if (kustomizationResources(argoApps, ARGO_APPS_PATH).some((r) => sameResource(r, `../${request.app}/`))) {
+          } else if (kustomizationResources(argoApps, ARGO_APPS_PATH).some((r) => sameResource(r, argoAppEntry(request.app)))) {
             problems.push({ field: 'app', message: `"${request.app}" is already listed in ${ARGO_APPS_PATH}` });
           }
         }

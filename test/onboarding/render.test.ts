@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseAllDocuments } from 'yaml';
 import { GitOpsConfig } from '../../activities/gitops/_config.ts';
-import { addKustomizationResource, kustomizationResources, removeKustomizationResource } from '../../activities/gitops/_kustomization.ts';
+import { addArgoAppEntry, addKustomizationResource, kustomizationResources, removeKustomizationResource } from '../../activities/gitops/_kustomization.ts';
 import { renderApp } from '../../activities/gitops/_render.ts';
 import { AppRequest } from '../../activities/gitops/_request.ts';
 import renderActivity from '../../activities/gitops/renderApp.ts';
@@ -113,7 +113,7 @@ describe('apps/argo-apps/kustomization.yaml entry', () => {
   const last = '  - ../grafana-dashboards/\n';
 
   it('is added after the last entry; every other byte of the file is unchanged', () => {
-    const out = addKustomizationResource(original, '../robotique-site/');
+    const out = addArgoAppEntry(original, 'robotique-site');
     const at = original.indexOf(last) + last.length;
     assert.equal(out.slice(0, at), original.slice(0, at), 'the part before the new line is byte-identical');
     assert.equal(out.slice(at, at + '  - ../robotique-site/\n'.length), '  - ../robotique-site/\n');
