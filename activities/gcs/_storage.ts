@@ -104,6 +104,8 @@ export async function hashObject(bucket: string, object: string, signal: AbortSi
     const hash = createHash('sha256');
     let bytes = 0;
     const stream = storage().bucket(bucket).file(object).createReadStream({ validation: false });
+    // The library's download pipeline adds more than 10 listeners by design (not a leak).
+    stream.setMaxListeners(64);
     const abort = () => stream.destroy(new Error('cancelled'));
     signal.addEventListener('abort', abort, { once: true });
     try {

@@ -1,0 +1,67 @@
+// The pure parts of the backup workflows: deterministic names and labels, the agent Job, the agent's
+// command lines, and the report.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { agentJob, backupNames, claimFromSnapshot, LABEL_BACKUP_ITEM, LABEL_BACKUP_RUN, volumeSnapshot } from '../../activities/kubernetes/builders/backup.ts';
+import { isDnsLabel } from '../../activities/kubernetes/builders/index.ts';
+import { backupArgs, compactTime, restoreArgs, Agent, VaultRef } from '../../activities/backup/_params.ts';
+import { callActivity } from '../activities/_support.ts';
+import report from '../../activities/backup/report.ts';
+
+describe('backup builders', () => {
+  it('names derive from the run and the volume only, are DNS labels, and differ per volume and run', () => {
+    const a = backupNames('nightly-backup-2026-11-21T07:30:00Z', 'club-x', 'data');
+    assert.deepEqual(a, backupNames('nightly-backup-2026-11-21T07:30:00Z', 'club-x', 'data'));
+    assert.notEqual(a.snapshot, backupNames('nightly-backup-2026-11-22T07:30:00Z', 'club-x', 'data').snapshot);
+    assert.notEqual(a.snapshot, backupNames('nightly-backup-2026-11-21T07:30:00Z', 'club-y', 'data').snapshot);
+    assert.match(a.snapshot, /^backup-data-[0-9a-z]{10}$/);
+    const long = backupNames('r', 'ns', `${'very-long-claim-name-'.repeat(10)}x`);
+    assert.ok(isDnsLabel(long.snapshot) && isDnsLabel(`${long.jobPrefix}-99`), long.snapshot);
+    assert.ok(`${long.jobPrefix}-99`.length <= 57, 'room for the pod suffix under 63');
+    for (const v of Object.values(a.labels)) assert.ok(v.length <= 63);
+    assert.equal(a.labels[LABEL_BACKUP_RUN], backupNames('nightly-backup-2026-11-21T07:30:00Z', 'other', 'x').labels[LABEL_BACKUP_RUN]);
+    assert.equal(a.labels[LABEL_BACKUP_ITEM], a.itemKey);
+  });
+
+  it('snapshot, claim from snapshot, and the agent Job', () => {
+    const n = backupNames('run', 'club-x', 'data');
+    assert.deepEqual((volumeSnapshot({ namespace: 'club-x', name: n.snapshot, pvc: 'data', snapshotClass: 'mayastor-snapshots', labels: n.labels }) as unknown as { spec: unknown }).spec, { volumeSnapshotClassName: 'mayastor-snapshots', source: { persistentVolumeClaimName: 'data' } });
+    const claim = claimFromSnapshot({ namespace: 'club-x', name: n.temporaryClaim, snapshot: n.snapshot, size: '5Gi', storageClassName: 'mayastor', labels: n.labels }) as unknown as { spec: { dataSource: unknown } };
+    assert.deepEqual(claim.spec.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: n.snapshot });
+    const agent = Agent.parse({ image: 'ghcr.io/cedille/backup-agent:1', podAnnotations: { 'sidecar.istio.io/inject': 'false' } });
+    const vault = VaultRef.parse({ address: 'https://vault.example', transitKey: 'backups' });
+    const args = backupArgs({ bucket: 'b', prefix: 'mayastor/club-x/data/t-k/', namespace: 'club-x', pvc: 'data', snapshot: n.snapshot, snapshotTime: '2026-11-21T07:30:00.000Z', agent, vault });
+    assert.deepEqual(args.slice(0, 6), ['backup', '--source', '/data', '--bucket', 'b', '--prefix']);
+    assert.equal(args[6], 'mayastor/club-x/data/t-k');
+    assert.deepEqual(args.slice(-8), ['--vault-addr', 'https://vault.example', '--vault-role', 'cedille-backup', '--vault-jwt-file', '/var/run/secrets/kubernetes.io/serviceaccount/token', '--transit-key', 'backups']);
+    assert.deepEqual(restoreArgs({ bucket: 'b', manifest: 'm.json', agent, vault }).slice(0, 7), ['restore', '--bucket', 'b', '--manifest', 'm.json', '--target', '/data']);
+    const job = agentJob({ namespace: 'club-x', name: `${n.jobPrefix}-1`, labels: n.labels, image: agent.image, args, claim: n.temporaryClaim, readOnly: true, serviceAccount: agent.serviceAccount, podAnnotations: agent.podAnnotations, activeDeadlineSeconds: 3600 }) as unknown as {
+      spec: { backoffLimit: number; template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; restartPolicy: string; containers: { volumeMounts: { readOnly: boolean }[] }[]; volumes: { persistentVolumeClaim: { readOnly: boolean; claimName: string } }[] } } };
+    };
+    assert.equal(job.spec.backoffLimit, 0);
+    assert.equal(job.spec.template.spec.restartPolicy, 'Never');
+    assert.equal(job.spec.template.spec.serviceAccountName, 'cedille-backup');
+    assert.deepEqual(job.spec.template.metadata.annotations, { 'sidecar.istio.io/inject': 'false' });
+    assert.equal(job.spec.template.spec.containers[0]!.volumeMounts[0]!.readOnly, true);
+    assert.deepEqual(job.spec.template.spec.volumes[0]!.persistentVolumeClaim, { claimName: n.temporaryClaim, readOnly: true });
+    assert.equal(compactTime('2026-11-21T07:30:05.123Z'), '20261121T073005Z');
+  });
+
+  it('the report: per volume outcome, bytes, duration; failures with their error; skipped ones', async () => {
+    const out = (await callActivity(report, {
+      volumes: [{ namespace: 'a', pvc: 'one' }, { namespace: 'a', pvc: 'two' }, { namespace: 'b', pvc: 'three' }],
+      results: [
+        { index: 0, status: 'completed', output: { storedBytes: 2048, size: 4096, startedAt: '2026-11-21T07:30:00Z', finishedAt: '2026-11-21T07:30:12.5Z', deleted: ['p/'], object: 'x/data.tar.gz.aes' } },
+        { index: 1, status: 'failed', error: "step 'upload' failed: boom" },
+      ],
+      skipped: [{ namespace: 'b', pvc: 'cache', reason: 'labelled cedille.etsmtl.ca/backup=skip' }],
+    })) as { total: number; succeeded: number; failed: number; storedBytes: number; volumes: { outcome: string; durationSeconds: number; retentionDeleted: number; error?: string }[]; text: string };
+    assert.deepEqual([out.total, out.succeeded, out.failed, out.storedBytes], [3, 1, 2, 2048]);
+    assert.deepEqual(out.volumes.map((v) => v.outcome), ['succeeded', 'failed', 'failed']);
+    assert.equal(out.volumes[0]!.durationSeconds, 12.5);
+    assert.equal(out.volumes[0]!.retentionDeleted, 1);
+    assert.equal(out.volumes[2]!.error, 'not run');
+    assert.match(out.text, /^1\/3 volumes backed up, 2\.0 KiB stored, 1 skipped\./);
+    assert.match(out.text, /FAILED {2}a\/two: step 'upload' failed: boom/);
+  });
+});
