@@ -6,6 +6,7 @@ import { dirname, join, relative } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
+import fc from 'fast-check';
 import { parseAllDocuments } from 'yaml';
 import { GitOpsConfig } from '../../activities/gitops/_config.ts';
 import { addArgoAppEntry, addKustomizationResource, kustomizationResources, removeKustomizationResource } from '../../activities/gitops/_kustomization.ts';
@@ -134,6 +135,34 @@ describe('apps/argo-apps/kustomization.yaml entry', () => {
     const text = 'kind: Kustomization\nresources:\n- a/ # first\n- b/ # second\nnamespace: x\n';
     assert.equal(addKustomizationResource(text, 'c/'), 'kind: Kustomization\nresources:\n- a/ # first\n- b/ # second\n- c/\nnamespace: x\n');
     assert.equal(addKustomizationResource('resources:\n  - a/', 'b/'), 'resources:\n  - a/\n  - b/\n', 'no final newline');
+  });
+
+  it('property: any block list layout keeps every other byte and ends with the new entry', () => {
+    const name = fc.stringMatching(/^[a-z][a-z0-9-]{0,12}$/);
+    const comment = fc.option(fc.stringMatching(/^[A-Za-z0-9 ]{1,20}$/), { nil: undefined });
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(name, { minLength: 1, maxLength: 8 }),
+        fc.array(comment, { minLength: 8, maxLength: 8 }),
+        fc.constantFrom('', '  ', '    '),
+        fc.boolean(),
+        fc.constantFrom('', '\n# trailing comment\n', 'namespace: x\n', '\npatches:\n  - path: p.yaml\n'),
+        name,
+        (items, comments, indent, quote, tail, added) => {
+          fc.pre(!items.includes(added));
+          const lines = items.map((it, i) => `${indent}- ${quote ? `"../${it}/"` : `../${it}/`}${comments[i] ? ` # ${comments[i]}` : ''}\n`);
+          const head = `# head\napiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n${indent}# first\n`;
+          const text = head + lines.join('') + tail;
+          const out = addKustomizationResource(text, `../${added}/`);
+          const inserted = `${indent}- ../${added}/\n`;
+          const at = head.length + lines.join('').length;
+          assert.equal(out, text.slice(0, at) + inserted + text.slice(at));
+          assert.deepEqual(kustomizationResources(out), [...items.map((i) => `../${i}/`), `../${added}/`]);
+          assert.equal(addKustomizationResource(out, `../${added}`), out);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 
   it('falls back to the Document API for flow or missing lists (comments kept)', () => {
