@@ -49,6 +49,8 @@ export const ClubsConfig = z.strictObject({
     })
     .default({ labels: ['category', 'type', 'incident_kind'], alertnames: ['^Falco', 'Intrusion', 'Security', 'Vulnerab', 'Breach', 'LeakedSecret'] }),
   defaults: z
+    // maxUpdates ≤ 200 keeps the incident's update loop inline in its run (where its events arrive),
+    // below the interpreter's inline fan-out budget (2,000 events at ~9 per update).
     .strictObject({ owner: z.string().min(1).default('sre'), maxUpdates: z.int().min(0).max(200).default(50) })
     .default({ owner: 'sre', maxUpdates: 50 }),
 });
