@@ -9,9 +9,11 @@
 //   CEDILLE_GIT_WORKDIR                          where the clones live
 //   CEDILLE_GIT_AUTHOR_NAME, CEDILLE_GIT_AUTHOR_EMAIL  author and committer of the commits (default
 //                                                "Cédille Workflows" <workflows@cedille.invalid>)
-//   CEDILLE_GIT_TOKEN or CEDILLE_GIT_TOKEN_FILE  token for https remotes (GitHub), sent as an
+//   CEDILLE_GIT_TOKEN or CEDILLE_GIT_TOKEN_FILE  token for http(s) remotes (GitHub), sent as an
 //                                                `http.<origin>/.extraHeader` through GIT_CONFIG_* environment
 //                                                variables: never in argv, URLs, outputs or logs
+//   CEDILLE_GIT_TOKEN_HOSTS                      hosts the token is sent to (comma-separated, default github.com):
+//                                                a definition naming another server does not receive it
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -30,6 +32,8 @@ export interface GitSettings {
   workdir: string;
   author: Person;
   token?: string;
+  /** Hosts (`host` or `host:port`) the token is sent to. */
+  tokenHosts?: string[];
 }
 
 export function gitSettings(env: NodeJS.ProcessEnv = process.env): GitSettings {
@@ -39,6 +43,7 @@ export function gitSettings(env: NodeJS.ProcessEnv = process.env): GitSettings {
     workdir: env.CEDILLE_GIT_WORKDIR || join(tmpdir(), 'cedille-git'),
     author: { name: env.CEDILLE_GIT_AUTHOR_NAME || 'Cédille Workflows', email: env.CEDILLE_GIT_AUTHOR_EMAIL || 'workflows@cedille.invalid' },
     ...(token ? { token } : {}),
+    tokenHosts: (env.CEDILLE_GIT_TOKEN_HOSTS || 'github.com').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean),
   };
 }
 
@@ -215,9 +220,12 @@ export interface Repo {
   text(args: string[], opts?: Omit<RunOptions, 'cwd'>): Promise<string>;
 }
 
-function credentialEnv(remote: string, token: string | undefined): Record<string, string> {
+function credentialEnv(remote: string, settings: GitSettings): Record<string, string> {
+  const token = settings.token;
   if (!token || !/^https?:\/\//i.test(remote)) return {};
-  const origin = new URL(remote).origin;
+  const url = new URL(remote);
+  if (!(settings.tokenHosts ?? ['github.com']).some((h) => h === url.host.toLowerCase() || h === url.hostname.toLowerCase())) return {};
+  const origin = url.origin;
   const basic = Buffer.from(`x-access-token:${token}`).toString('base64');
   return {
     GIT_CONFIG_COUNT: '1',
@@ -241,7 +249,7 @@ export async function withRepo<T>(remoteInput: string, fn: (repo: Repo) => Promi
   const settings = opts.settings ?? gitSettings();
   mkdirSync(settings.workdir, { recursive: true });
   const dir = cloneDir(settings.workdir, remote);
-  const env = credentialEnv(remote, settings.token);
+  const env = credentialEnv(remote, settings);
   const repo: Repo = {
     dir,
     remote,

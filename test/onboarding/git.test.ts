@@ -224,7 +224,7 @@ describe('git over HTTP with a token', () => {
     const server = await serveGitHttp(dirname(remote.path), { token });
     try {
       const url = server.url(basename(remote.path));
-      const settings = { ...gitSettings('http'), token };
+      const settings = { ...gitSettings('http'), token, tokenHosts: ['127.0.0.1'] };
       const out = await commitFiles(input({ repository: url, branch: 'onboard/x', files: { 'x.txt': 'x\n' } }), { settings });
       assert.equal(out.created, true);
       assert.equal(await remote.readFile('x.txt', 'onboard/x'), 'x\n');
@@ -233,10 +233,15 @@ describe('git over HTTP with a token', () => {
         assert.ok(!readFileSync(join(settings.workdir, clone, 'config'), 'utf8').includes(token), 'no token in the clone');
       }
 
-      const wrong = await failure(commitFiles(input({ repository: url, files: { 'y.txt': 'y' } }), { settings: { ...gitSettings('http-wrong'), token: 'nope' } }));
+      const wrong = await failure(commitFiles(input({ repository: url, files: { 'y.txt': 'y' } }), { settings: { ...gitSettings('http-wrong'), token: 'nope', tokenHosts: ['127.0.0.1'] } }));
       assert.equal(wrong.type, 'GitAuthFailed');
       assert.equal(wrong.nonRetryable, true);
       assert.ok(!wrong.message.includes(token) && !wrong.message.includes('nope'), wrong.message);
+      // A remote on a host the token is not for does not receive it (here: the request is unauthenticated).
+      const before = server.requests.length;
+      const elsewhere = await failure(commitFiles(input({ repository: url, files: { 'y.txt': 'y' } }), { settings: { ...gitSettings('http-other'), token, tokenHosts: ['github.com'] } }));
+      assert.equal(elsewhere.type, 'GitAuthFailed');
+      assert.ok(server.requests.slice(before).every((r) => !r.authorized), 'no request carried the token');
       const withCredentials = await failure(Promise.resolve().then(() => commitFiles(input({ repository: url.replace('http://', 'http://u:p@'), files: { 'y.txt': 'y' } }), { settings })));
       assert.equal(withCredentials.type, 'GitInvalidInput');
     } finally {
