@@ -94,6 +94,8 @@ export function runGit(args: string[], opts: RunOptions = {}): Promise<Buffer> {
         GIT_ASKPASS: 'true',
         SSH_ASKPASS: 'true',
         GIT_CONFIG_NOSYSTEM: '1',
+        // Only these transports (no ext::, fd::: a repository name must never run a command).
+        GIT_ALLOW_PROTOCOL: 'file:http:https:ssh:git',
         LC_ALL: 'C',
         ...opts.env,
       },
