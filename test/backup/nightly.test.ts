@@ -4,12 +4,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { runFailure } from '../activities/_support.ts';
-import { SNAPSHOT_API_VERSION } from '../../activities/kubernetes/builders/backup.ts';
+import { LABEL_BACKUP_RUN, SNAPSHOT_API_VERSION } from '../../activities/kubernetes/builders/backup.ts';
 import { listBackups, storage, volumePrefix } from '../../activities/gcs/_storage.ts';
 import { retentionPlan } from '../../activities/backup/_retention.ts';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { LABEL_BACKUP_RUN } from '../../activities/kubernetes/builders/backup.ts';
 import { eventually } from '../support/cluster.ts';
 import { getObject, gcsUrl, objectExists, putObject, randomContent } from './_agent-support.ts';
 import { backupHarness, noLeftovers, type BackupHarness } from './_workflow-support.ts';
