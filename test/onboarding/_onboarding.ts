@@ -136,10 +136,14 @@ export async function startOnboarding(w: OnboardingWorld, who: Who, input: Recor
   return res.json().run.id as string;
 }
 
+/** GET /v1/runs/:id; retried while the graph query has no answer (a busy worker: graph null). */
 export async function runView(w: OnboardingWorld, id: string): Promise<RunView> {
-  const res = await w.api.as('admin', { method: 'GET', url: `/v1/runs/${id}` });
-  assert.equal(res.statusCode, 200, res.body);
-  return res.json() as RunView;
+  return eventually(async () => {
+    const res = await w.api.as('admin', { method: 'GET', url: `/v1/runs/${id}` });
+    assert.equal(res.statusCode, 200, res.body);
+    const view = res.json() as RunView;
+    return view.graph ? view : undefined;
+  }, 30_000, `the graph of ${id}`);
 }
 
 export function nodeOf(view: RunView, id: string) {

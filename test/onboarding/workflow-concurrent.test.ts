@@ -14,7 +14,7 @@ before(async () => {
 after(() => w?.close());
 
 describe('two onboardings at once', () => {
-  it('both merge (the second after re-committing on the fresh main), no lost line in argo-apps', { timeout: 110_000 }, async (t) => {
+  it('both merge (the second after re-committing on the fresh main), no lost line in argo-apps', { timeout: 170_000 }, async (t) => {
     const t0 = Date.now();
     const [a, b] = await Promise.all([startOnboarding(w, 'sre', request('echecs', 'echecs')), startOnboarding(w, 'sre', request('robotique', 'robotique'))]);
     await Promise.all([awaitingApproval(w, a), awaitingApproval(w, b)]);

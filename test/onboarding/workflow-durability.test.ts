@@ -25,7 +25,7 @@ const worker = async () => {
 };
 
 describe('onboarding durability', () => {
-  it('worker killed during the approval wait: the approval given before still counts after the restart', { timeout: 110_000 }, async (t) => {
+  it('worker killed during the approval wait: the approval given before still counts after the restart', { timeout: 170_000 }, async (t) => {
     const first = await worker();
     const id = await startOnboarding(w, 'sre', request('theatre', 'theatre'));
     await awaitingApproval(w, id);
