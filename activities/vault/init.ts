@@ -20,15 +20,17 @@ interface InitResponse {
 }
 
 /** KMS encryption right after init is the one call that must not give up easily. */
-async function persistently<T>(what: string, call: () => Promise<T>, signal: AbortSignal): Promise<T> {
+async function persistently<T>(what: string, call: () => Promise<T>, ctx: { signal: AbortSignal; heartbeat(d?: unknown): void }): Promise<T> {
+  const { signal } = ctx;
   for (let attempt = 1; ; attempt++) {
+    ctx.heartbeat({ phase: what, attempt });
     try {
       return await call();
     } catch (err) {
       if (attempt >= 8 || signal.aborted || (err as { nonRetryable?: boolean }).nonRetryable) {
         throw ApplicationFailure.create({ message: `vault: ${what} failed after init; Vault is initialised but its keys were not stored: ${(err as Error).message}`, type: 'VaultInitKeysLost', nonRetryable: true });
       }
-      await sleep(Math.min(500 * 2 ** attempt, 10_000));
+      await sleep(Math.min(500 * 2 ** attempt, 5_000));
     }
   }
 }
@@ -72,6 +74,15 @@ export default defineActivity({
     const stored = await readKeys(ref, ctx.signal);
     if (initialized) {
       if (stored.state === 'stored') return report(ref, stored, true);
+      // A previous attempt that Temporal gave up on (heartbeat timeout) may still be storing: give it time.
+      if (stored.state === 'started' && ctx.attempt > 1) {
+        for (let i = 0; i < 60; i++) {
+          ctx.heartbeat({ phase: 'waiting for a previous attempt to store the keys' });
+          await sleep(1000, undefined, { signal: ctx.signal });
+          const again = await readKeys(ref, ctx.signal);
+          if (again.state === 'stored') return report(ref, again, true);
+        }
+      }
       throw ApplicationFailure.create({
         message: stored.state === 'started'
           ? `vault: ${ref.address} was initialised by a bootstrap that died before storing its keys: they are lost; wipe Vault's storage and run again`
@@ -91,9 +102,10 @@ export default defineActivity({
     const res = (await client.call<InitResponse>('PUT', 'sys/init', { body })).body;
     const plain = (seal === 'shamir' ? res.keys_base64 : res.recovery_keys_base64) ?? [];
     const data: Record<string, Buffer> = {};
-    data['root-token'] = await persistently('encrypting the root token', () => encryptItem(ref, 'root-token', res.root_token, ctx.signal), ctx.signal);
+    data['root-token'] = await persistently('encrypting the root token', () => encryptItem(ref, 'root-token', res.root_token, ctx.signal), ctx);
     for (const [i, share] of plain.entries()) {
-      data[`share-${i}`] = await persistently(`encrypting share ${i}`, () => encryptItem(ref, `share-${i}`, share, ctx.signal), ctx.signal);
+      ctx.heartbeat({ phase: 'storing', share: i });
+      data[`share-${i}`] = await persistently(`encrypting share ${i}`, () => encryptItem(ref, `share-${i}`, share, ctx.signal), ctx);
       const admin = admins[i];
       if (admin) {
         const armored = await openpgp.encrypt({ message: await openpgp.createMessage({ text: share }), encryptionKeys: admin });
@@ -101,7 +113,7 @@ export default defineActivity({
       }
     }
     const keys = { ...base, state: 'stored' as const, shareFingerprints: plain.map((s) => fingerprint(s)), rootTokenFingerprint: fingerprint(res.root_token), data };
-    await persistently('storing the keys Secret', () => writeKeys(ref, keys, ctx.signal), ctx.signal);
+    await persistently('storing the keys Secret', () => writeKeys(ref, keys, ctx.signal), ctx);
     ctx.log.info('vault initialised', { address: ref.address, shares: plain.length, threshold });
     return report(ref, keys, false);
   },
