@@ -96,6 +96,8 @@ export function runGit(args: string[], opts: RunOptions = {}): Promise<Buffer> {
         GIT_CONFIG_NOSYSTEM: '1',
         // Only these transports (no ext::, fd::: a repository name must never run a command).
         GIT_ALLOW_PROTOCOL: 'file:http:https:ssh:git',
+        // ssh never asks anything on a terminal (host keys must be known, keys unencrypted or in an agent).
+        GIT_SSH_COMMAND: process.env.GIT_SSH_COMMAND ?? 'ssh -o BatchMode=yes',
         LC_ALL: 'C',
         ...opts.env,
       },

@@ -37,7 +37,7 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err;
 }
 
-describe('git.commitFiles', () => {
+describe('git.commitFiles', { timeout: 120_000 }, () => {
   it('creates a branch from the default branch, then re-running it makes no new commit', async () => {
     const remote = await seedRemote({ files: { 'README.md': 'hello\n', 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
     const settings = gitSettings('a');
@@ -203,7 +203,7 @@ describe('git.commitFiles', () => {
   });
 });
 
-describe('structured edits', () => {
+describe('structured edits', { timeout: 120_000 }, () => {
   it('yamlSet keeps comments and creates files; appendLine is idempotent; removing from a missing file leaves it absent', () => {
     const values = '# Vault values\nserver:\n  ha:\n    enabled: false # single node\n';
     const set = applyEdit({ kind: 'yamlSet', path: 'v.yaml', key: ['server', 'ha', 'replicas'], value: 3 }, values)!;
@@ -217,7 +217,7 @@ describe('structured edits', () => {
   });
 });
 
-describe('git over HTTP with a token', () => {
+describe('git over HTTP with a token', { timeout: 120_000 }, () => {
   it('sends the worker-configured token as a header (never in the URL or the clone config); a wrong token is not retried', async () => {
     const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS } });
     const token = 'ghs_secretToken123';
@@ -250,7 +250,7 @@ describe('git over HTTP with a token', () => {
   });
 });
 
-describe('git.readFiles and git.diff', () => {
+describe('git.readFiles and git.diff', { timeout: 120_000 }, () => {
   it('reads paths and prefixes at a ref; diffs a branch against main like a pull request', async () => {
     const remote = await seedRemote({ files: { 'apps/argo-apps/kustomization.yaml': ARGO_APPS, 'apps/old/base/deployment.yaml': 'old\n', 'README.md': 'r\n' } });
     process.env.CEDILLE_GIT_WORKDIR = gitSettings('activities').workdir;
