@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
+import { dataConverterFromEnv } from '../../codec/index.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 const testServer = process.env.TEMPORAL_ADDRESS!;
@@ -115,7 +116,14 @@ describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
 
       const connection = await Connection.connect({ address: app.field('Temporal') });
       try {
-        const client = new Client({ connection });
+        // npm start encrypts payloads with a dev key it keeps in the data dir: a client without it cannot read results.
+        const dataConverter = dataConverterFromEnv({ CEDILLE_CODEC_KEYS: join(dataDir, 'codec-keys') });
+        assert.ok(dataConverter, 'npm start wrote no codec key');
+        await assert.rejects(
+          new Client({ connection }).workflow.execute('helloWorld', { taskQueue: 'cedille-workflows', workflowId: `${workflowId}-plain`, args: [{ name: 'Ada' }] }),
+          /Unknown encoding: binary\/encrypted/,
+        );
+        const client = new Client({ connection, dataConverter });
         await client.workflow.execute('helloWorld', { taskQueue: 'cedille-workflows', workflowId, args: [{ name: 'Ada' }] });
       } finally {
         await connection.close();
