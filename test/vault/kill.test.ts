@@ -1,6 +1,6 @@
 // The bootstrap survives its worker process being SIGKILLed (no graceful shutdown, in-flight
-// attempts lost, retried after their 20 s heartbeat timeout) right after init and right after
-// configure: a new worker process each time finishes the run, with exactly one init. (Every step's
+// attempts lost, retried after their 20 s heartbeat timeout) right after the TLS step, after init
+// and after configure: a new worker process each time finishes the run, with exactly one init. (Every step's
 // crash-after-side-effects is resume.test.ts.)
 import { after, before, describe, it } from 'node:test';
 import { temporalTestEnv, eventually, type TemporalTestEnv } from '../support/temporal.ts';
@@ -24,7 +24,7 @@ describe('vault-bootstrap: worker SIGKILLed', { concurrency: false }, () => {
     await peer?.close();
   });
 
-  it('after init and after configure: new workers finish the run, one init', { timeout: 180_000 }, async (t) => {
+  it('after the TLS step, after init and after configure: new workers finish the run, one init', { timeout: 180_000 }, async (t) => {
     const setting = await newSetting(peer, 'vault-kill');
     const workerEnv = { ...process.env, [KMS_TOKEN_ENV]: process.env[KMS_TOKEN_ENV] };
     const spawn = async () => {
@@ -41,7 +41,7 @@ describe('vault-bootstrap: worker SIGKILLed', { concurrency: false }, () => {
       const ids = new Set(events.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === activityType).map((e) => String(e.eventId)));
       return events.some((e) => e.activityTaskCompletedEventAttributes && ids.has(String(e.activityTaskCompletedEventAttributes.scheduledEventId))) ? true : undefined;
     };
-    for (const step of ['vault.init', 'vault.configure']) {
+    for (const step of ['tls.ensureCertificates', 'vault.init', 'vault.configure']) {
       await eventually(() => completed(step), 90_000, `${step} completed`);
       await worker.kill();
       t.diagnostic(`worker killed after ${step} at ${Date.now() - t0} ms`);
