@@ -63,6 +63,13 @@ export interface TestRemote {
   log(ref?: string): Promise<{ commit: string; subject: string; author: string }[]>;
   /** Branch names. */
   branches(): Promise<string[]>;
+  /** The commit any revision names (`main`, a sha, `<sha>^2`), or undefined. */
+  rev(revision: string): Promise<string | undefined>;
+  /**
+   * Commits `files` (path -> content, over the tree of `base`, default main; `base: null` starts an
+   * orphan branch) on `branch` and force-pushes it, as someone pushing to the forge would; returns the commit.
+   */
+  commit(branch: string, files: Record<string, string>, message: string, opts?: { base?: string | null }): Promise<string>;
 }
 
 export interface SeedOptions {
@@ -134,6 +141,34 @@ export function remoteAt(path: string): TestRemote {
     async branches() {
       const out = await git(['for-each-ref', '--format=%(refname:short)', 'refs/heads/'], path);
       return out.split('\n').filter(Boolean);
+    },
+    async rev(revision) {
+      try {
+        return (await git(['rev-parse', '--verify', '--quiet', `${revision}^{commit}`], path)).trim();
+      } catch {
+        return undefined;
+      }
+    },
+    async commit(branch, files, message, opts = {}) {
+      const base = opts.base === undefined ? 'main' : opts.base;
+      const work = scratchDir('commit');
+      try {
+        await git(['init', '--quiet', `--initial-branch=${branch}`], work);
+        if (base !== null) {
+          await git(['fetch', '--quiet', path, base], work);
+          await git(['reset', '--quiet', '--hard', 'FETCH_HEAD'], work);
+        }
+        for (const [p, content] of Object.entries(files)) {
+          mkdirSync(dirname(join(work, p)), { recursive: true });
+          writeFileSync(join(work, p), content);
+        }
+        await git(['add', '--all'], work);
+        await git(['commit', '--quiet', '-m', message], work);
+        await git(['push', '--quiet', '--force', path, `HEAD:refs/heads/${branch}`], work);
+        return (await git(['rev-parse', 'HEAD'], work)).trim();
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
     },
   };
 }
