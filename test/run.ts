@@ -7,9 +7,10 @@
 //   of a fake-gcs-server (needsGcs); CEDILLE_TEST_VAULT_ADDR + CEDILLE_TEST_VAULT_TOKEN of a dev-mode
 //   OpenBao (needsVaultDev).
 // Arguments narrow the run: `npm test -- test/compiler` or a file list.
-// CEDILLE_TEST_CODEC=1 encrypts every payload of the run (codec/): a fresh key in the scratch dir as
-// CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/). Off by default
-// until every test reads raw history payloads through payloadValue (test/support/temporal.ts).
+// Every payload of the run is encrypted (codec/), as deployments do: a fresh key in the scratch dir as
+// CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/); tests that read raw
+// history payloads decode them with payloadValue (test/support/temporal.ts). CEDILLE_TEST_CODEC=0 runs
+// in clear (e.g. to read histories with a plain `temporal workflow show`).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
@@ -66,7 +67,7 @@ process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 let code = 1;
 try {
   const bundlePath = join(scratch, 'workflow-bundle.js');
-  const codecKeys = /^(1|true|yes)$/i.test(process.env.CEDILLE_TEST_CODEC ?? '') ? join(scratch, 'codec-keys') : undefined;
+  const codecKeys = /^(0|false|no|off)$/i.test(process.env.CEDILLE_TEST_CODEC ?? '') ? undefined : join(scratch, 'codec-keys');
   if (codecKeys) ensureKeyFile(codecKeys);
   writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
   const k8s = [

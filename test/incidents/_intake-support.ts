@@ -7,8 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { defaultPayloadConverter } from '@temporalio/common';
 import { apiTestEnv, type ApiTestEnv } from '../support/api.ts';
+import { payloadValue } from '../support/temporal.ts';
 import { hmacHex } from '../../api/incidents/signature.ts';
 import { incidentIdOf } from '../../api/incidents/intake.ts';
 import { BUILTIN_DIR } from '../../workflows/registry/index.ts';
@@ -159,7 +159,7 @@ export async function deliveredEvents(env: ApiTestEnv, workflowId: string, runId
   for (const e of history.events ?? []) {
     const req = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
     if (!req || req.input?.name !== 'sendEvent') continue;
-    const [arg] = (req.input.args?.payloads ?? []).map((p) => defaultPayloadConverter.fromPayload(p as never)) as { name: string; payload: Record<string, unknown> }[];
+    const [arg] = (req.input.args?.payloads ?? []).map((p) => payloadValue(p as never)) as { name: string; payload: Record<string, unknown> }[];
     if (arg) out.push(arg);
   }
   return out;

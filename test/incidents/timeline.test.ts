@@ -12,6 +12,7 @@ import { callActivity } from '../activities/_support.ts';
 import { kube } from '../../activities/kubernetes/_client.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import collectTimeline from '../../activities/incidents/collectTimeline.ts';
+import { dataConverterFromEnv } from '../../codec/index.ts';
 import { useClubsConfig } from './_clubs.ts';
 
 type Output = { entries: { at: string; source: string; text: string; ref?: string }[]; counts: Record<string, number>; redactions: number; gaps: string[]; window: { from: string; to: string } };
@@ -121,7 +122,7 @@ describe('incidents.collectTimeline', () => {
     assert.equal((stored.items[0]?.status as { history?: unknown[] } | undefined)?.history?.length, 2, JSON.stringify(stored.items));
 
     // Platform runs in the window, on the real Temporal server (no worker: they stay running, then are terminated).
-    client = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }), namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+    client = new Client({ connection: await Connection.connect({ address: process.env.TEMPORAL_ADDRESS! }), namespace: process.env.TEMPORAL_NAMESPACE ?? 'default', dataConverter: dataConverterFromEnv() });
     for (const [type, definition] of [['nightlyBackup', 'nightly-backup'], ['appOnboarding', 'app-onboarding']] as const) {
       const id = `${definition}-${randomUUID()}`;
       await client.workflow.start(type, { taskQueue: `incident-timeline-${randomUUID()}`, workflowId: id, args: [{}], typedSearchAttributes: [{ key: SEARCH_ATTRIBUTE_KEYS.definition, value: definition }] });

@@ -4,7 +4,7 @@
 // and late firings are handled, a group firing again after its incident closed opens a new one.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { eventually } from '../support/temporal.ts';
+import { eventually, payloadValue } from '../support/temporal.ts';
 import { buildApi } from '../../api/app.ts';
 import { deliver, deliveredEvents, executionCount, fixture, incidentIdOf, intakeEnv, uniqueGroupKey, type IntakeEnv } from './_intake-support.ts';
 
@@ -47,9 +47,8 @@ describe('Alertmanager webhook: one incident per alert group', () => {
 
     // The run's input follows docs/INCIDENTS.md.
     const history = await env.temporal.client.workflow.getHandle(id).fetchHistory();
-    const { defaultPayloadConverter } = await import('@temporalio/common');
     const started = history.events![0]!.workflowExecutionStartedEventAttributes!;
-    const runInput = defaultPayloadConverter.fromPayload(started.input!.payloads![0] as never) as { input: Record<string, unknown>; initiator: string };
+    const runInput = payloadValue(started.input!.payloads![0] as never) as { input: Record<string, unknown>; initiator: string };
     const input = runInput.input as { alerts: { endsAt?: string; fingerprint: string }[]; [k: string]: unknown };
     assert.equal(runInput.initiator, 'webhook:alertmanager');
     assert.equal(input.source, 'alertmanager');

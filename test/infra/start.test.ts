@@ -102,7 +102,8 @@ describe('npm start against an existing Temporal (TEMPORAL_ADDRESS)', () => {
 describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
   it('runs a dev server with UI and SQLite in the data dir, keeps runs across a restart, leaves no temporal process', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cedille-start-'));
-    const env = { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', CEDILLE_DATA_DIR: dataDir, API_PORT: '0' };
+    // CEDILLE_CODEC_KEYS emptied: the test run's key (test/run.ts) would replace the data dir's dev key.
+    const env = { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', CEDILLE_DATA_DIR: dataDir, API_PORT: '0', CEDILLE_CODEC_KEYS: '' };
     const ownServer = (_: number, cmdline: string) => cmdline.includes('start-dev') && cmdline.includes(dataDir);
 
     let app = await npmStart(env);

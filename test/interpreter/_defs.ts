@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, type Payload } from '@temporalio/common';
 import proto, { type temporal } from '@temporalio/proto';
 import { compileSource } from '../../workflows/compiler/index.ts';
 import { loadCatalog, type Catalog } from '../../activities/catalog.ts';
@@ -14,7 +14,7 @@ import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import type { GraphNode, RunGraph } from '../../workflows/interpreter/graph.ts';
 import type { RunningWorker, TemporalTestEnv } from '../support/temporal.ts';
 import type { CreateWorkerOptions } from '../../worker/worker.ts';
-import { eventually, temporalTestEnv } from '../support/temporal.ts';
+import { eventually, payloadValue, temporalTestEnv } from '../support/temporal.ts';
 import { answerApprovalUpdate, type ApprovalAnswer } from '../../workflows/interpreter/messages.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/definitions/', import.meta.url));
@@ -155,7 +155,7 @@ export interface ActivityEvent {
 
 function decode(payload: temporal.api.common.v1.IPayload | undefined | null): unknown {
   if (!payload?.data) return undefined;
-  return JSON.parse(Buffer.from(payload.data).toString('utf8'));
+  return payloadValue(payload as Payload);
 }
 
 function millis(t: { seconds?: unknown; nanos?: number | null } | null | undefined): number {

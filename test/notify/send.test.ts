@@ -13,7 +13,7 @@ import { loadNotifyConfig, type LoadedNotifyConfig } from '../../activities/noti
 import { verifyLink } from '../../api/links/token.ts';
 import { compileSource } from '../../workflows/compiler/index.ts';
 import { loadCatalog } from '../../activities/catalog.ts';
-import { eventually, temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { eventually, payloadValue, temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { graphQuery } from '../../workflows/interpreter/messages.ts';
 import { discordReceiver, linkIn, smtpCapture, type DiscordReceiver, type SmtpCapture } from './_servers.ts';
 import { notifyConfigFile, PUBLIC_URL, SECRET } from './_config.ts';
@@ -210,7 +210,13 @@ describe('notify.send in a run', () => {
     const link = linkIn(mailsTo('edith@ets.test')[0]!.text)!;
     assert.equal(postsTo('edith')[0]!.body.embeds![0]!.url, link, 'the retry minted the same link');
 
-    const history = JSON.stringify((await h.fetchHistory()).events, (k, v: unknown) => (k === 'data' && typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : v));
+    // Payloads decoded (decrypted when the run encrypts), each as its JSON text: what a reader with the keys sees.
+    const bytes = (b64: string) => Buffer.from(b64, 'base64');
+    const decodedPayload = (p: { metadata?: Record<string, string>; data?: string }) =>
+      JSON.stringify(payloadValue({ metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, bytes(v)])), data: bytes(p.data ?? '') }));
+    const history = JSON.stringify((await h.fetchHistory()).events, (k, v: unknown) =>
+      k === 'payloads' && Array.isArray(v) ? v.map(decodedPayload) : k === 'data' && typeof v === 'string' ? bytes(v).toString('utf8') : v,
+    );
     for (const secret of [SECRET, 'smtp-password-never-shown', '/approve/']) assert.ok(!history.includes(secret), `history holds no ${secret}`);
     assert.ok(history.includes(String.raw`\"to\":\"edith\",\"channel\":\"discord\",\"link\":true`), 'the output lists deliveries, without the link');
     await h.cancel();

@@ -96,6 +96,8 @@ async function main(): Promise<void> {
       catalog: await testCatalog(),
       registry: { getByWorkflowType: (type) => named.get(type) },
       workflowBundle: await buildWorkflowBundle(),
+      // Committed histories stay in clear whatever CEDILLE_CODEC_KEYS says (the replay test decodes nothing).
+      dataConverter: {},
     });
     await worker.runUntil(async () => {
       mkdirSync(HISTORIES_DIR, { recursive: true });
