@@ -49,6 +49,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   ports?: string[];
   volumes?: string[];
+  secrets?: string[];
   depends_on?: Record<string, { condition: string }>;
 }
 
@@ -102,6 +103,15 @@ describe('docker-compose.yml', () => {
     assert.equal(api.environment!.API_HOST, '0.0.0.0');
     assert.ok(api.ports!.includes(`${api.environment!.API_PORT}:${api.environment!.API_PORT}`));
   });
+
+  it('gives the worker and the API the same codec keys, from the cedille-codec-keys secret file', () => {
+    const secrets = (parse(read('docker-compose.yml')) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
+    assert.ok(secrets['cedille-codec-keys']?.file, 'a top-level cedille-codec-keys secret read from a file');
+    for (const name of ['worker', 'api']) {
+      assert.deepEqual(services[name]!.secrets, ['cedille-codec-keys'], name);
+      assert.equal(services[name]!.environment!.CEDILLE_CODEC_KEYS, '/run/secrets/cedille-codec-keys', name);
+    }
+  });
 });
 
 describe('infra/k8s (Kustomize)', () => {
@@ -137,6 +147,25 @@ describe('infra/k8s (Kustomize)', () => {
     assert.equal(api.livenessProbe.httpGet.path, '/healthz');
     assert.equal(api.readinessProbe.httpGet.path, '/readyz');
     assert.equal(String(api.ports[0].containerPort), config.literals!.find((l) => l.startsWith('API_PORT='))!.split('=')[1]);
+  });
+
+  it('mounts the same codec Secret into the worker and the API, CEDILLE_CODEC_KEYS pointing at its file', () => {
+    const mounted = ['worker', 'api'].map((name) => {
+      const pod = byKind('Deployment').find((d) => d.metadata.name === name).spec.template.spec;
+      const container = pod.containers[0];
+      const volume = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'cedille-codec-keys');
+      assert.ok(volume, `${name} has no volume of the cedille-codec-keys Secret`);
+      const mount = container.volumeMounts.find((m: { name: string }) => m.name === volume.name);
+      assert.ok(mount?.readOnly, `${name} mounts the codec Secret read-only`);
+      const keys = container.env?.find((e: { name: string }) => e.name === 'CEDILLE_CODEC_KEYS')?.value as string | undefined;
+      assert.ok(keys?.startsWith(`${mount.mountPath}/`), `${name}: CEDILLE_CODEC_KEYS=${keys} is not a file of ${mount.mountPath}`);
+      // The non-root user reads the file through the pod's fsGroup.
+      assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsUser, name);
+      return { secret: volume.secret.secretName, file: keys!.slice(mount.mountPath.length + 1) };
+    });
+    assert.deepEqual(mounted[0], mounted[1]);
+    assert.equal(mounted[0]!.file, 'codec-keys');
+    assert.ok(!byKind('Secret').length, 'the keys are never committed: the Secret is created out of band');
   });
 
   it('registers exactly the search attributes of workflows/search-attributes.ts, with the script compose uses too', () => {
