@@ -14,7 +14,7 @@ import { installCrds, ARGOCD_APPLICATION_CRD } from '../../infra/cluster/crds.ts
 import { startSimulatedArgocd, type SimulatedArgocd } from '../../infra/cluster/simulated-argocd.ts';
 import { callActivity, testContext } from '../activities/_support.ts';
 import waitApplications from '../../activities/argocd/waitApplications.ts';
-import { commitTo, git, scratch, seededBareRepo } from './_git.ts';
+import { seedRemote, type TestRemote } from '../support/git.ts';
 
 const REPO_URL = 'https://github.com/ClubCedille/Plateforme-Cedille';
 const ARGO_APPS = 'apps/argo-apps/kustomization.yaml';
@@ -51,21 +51,18 @@ spec:
   return files;
 }
 
-let tmp: ReturnType<typeof scratch>;
-let bare: string;
+let gitops: TestRemote;
 let argocd: SimulatedArgocd;
 const k = kubeClients();
 
 before(async () => {
   await installCrds(testKubeconfigPath(), [ARGOCD_APPLICATION_CRD]);
-  tmp = scratch('cedille-argocd-');
-  bare = await seededBareRepo(tmp.dir, 'gitops', { [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n' });
-  argocd = await startSimulatedArgocd({ kubeconfig: testKubeconfigPath(), repositories: { [REPO_URL]: bare }, root: { repository: bare }, namespace, pollMs: 200, syncDelayMs: 200 });
+  gitops = await seedRemote({ files: { [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n' } });
+  argocd = await startSimulatedArgocd({ kubeconfig: testKubeconfigPath(), repositories: { [REPO_URL]: gitops.path }, root: { repository: gitops.path }, namespace, pollMs: 200, syncDelayMs: 200 });
 });
 after(async () => {
   await argocd?.stop();
   await k.core.deleteNamespace({ name: namespace }).catch(() => undefined);
-  tmp?.cleanup();
 });
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -84,7 +81,7 @@ describe('argocd.waitApplications with the simulated ArgoCD', () => {
     const waiting = callActivity(waitApplications, { namespace, applications: ['radio-staging', 'radio-prod'], pollSeconds: 0.2, timeoutSeconds: 60 });
     // The merge lands while the wait is already polling (the Applications do not exist yet).
     await new Promise((r) => setTimeout(r, 500));
-    const merge = await commitTo(bare, 'main', { ...appFiles('radio'), [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n  - ../radio/\n' }, 'Onboard radio');
+    const merge = await gitops.commit('main', { ...appFiles('radio'), [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n  - ../radio/\n' }, 'Onboard radio');
     const out = (await waiting) as Waited;
     assert.equal(out.healthy, true, out.report);
     const rev = (await callActivity(waitApplications, { namespace, applications: ['radio-staging', 'radio-prod'], revision: merge, pollSeconds: 0.2, timeoutSeconds: 30 })) as Waited;
@@ -98,7 +95,7 @@ describe('argocd.waitApplications with the simulated ArgoCD', () => {
 
   it('a failed sync ends the wait: ArgoSyncFailed naming the app, its condition and the operation message (or a report)', async () => {
     argocd.fail('jazz-prod', 'Deployment.apps "jazz" is invalid: spec.template.spec.containers[0].image: Required value');
-    const merge = await commitTo(bare, 'main', { ...appFiles('jazz'), [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n  - ../radio/\n  - ../jazz/\n' }, 'Onboard jazz');
+    const merge = await gitops.commit('main', { ...appFiles('jazz'), [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n  - ../radio/\n  - ../jazz/\n' }, 'Onboard jazz');
     const staging = (await callActivity(waitApplications, { namespace, applications: ['jazz-staging'], revision: merge, pollSeconds: 0.2, timeoutSeconds: 30 })) as Waited;
     assert.equal(staging.healthy, true, 'staging is fine');
     const failure = await failureOf(callActivity(waitApplications, { namespace, applications: ['jazz-prod'], revision: merge, pollSeconds: 0.2, timeoutSeconds: 30 }));
@@ -126,6 +123,6 @@ describe('argocd.waitApplications with the simulated ArgoCD', () => {
     const ctx = { ...testContext(), attempt: 2, heartbeatDetails: { startedAt: Date.now() - 3_600_000, deadline: Date.now() - 1 } };
     const resumed = (await callActivity(waitApplications, { namespace, applications: ['ghost-prod'], timeoutSeconds: 3600, onFailure: 'report' }, ctx)) as Waited;
     assert.deepEqual([resumed.healthy, resumed.outcome], [false, 'timeout']);
-    assert.ok(await git(bare, 'rev-parse', 'main'));
+    assert.ok(await gitops.head());
   });
 });

@@ -13,26 +13,23 @@ import mergePullRequest from '../../activities/github/mergePullRequest.ts';
 import closePullRequest from '../../activities/github/closePullRequest.ts';
 import comment from '../../activities/github/comment.ts';
 import updateBranch from '../../activities/github/updateBranch.ts';
-import { commitTo, git, scratch, seededBareRepo, showFile } from './_git.ts';
+import { seedRemote, type TestRemote } from '../support/git.ts';
 
 const REPO = 'ClubCedille/Plateforme-Cedille';
 const ARGO_APPS = 'apps/argo-apps/kustomization.yaml';
 const seedKustomization = 'kind: Kustomization\nresources:\n  - ../grafana/\n';
 
-let tmp: ReturnType<typeof scratch>;
-let bare: string;
+let gitops: TestRemote;
 let peer: GithubPeer;
 
 before(async () => {
-  tmp = scratch('cedille-github-');
-  bare = await seededBareRepo(tmp.dir, 'gitops', { [ARGO_APPS]: seedKustomization, 'README.md': '# GitOps\n' });
-  peer = await startGithubPeer({ [REPO]: bare });
+  gitops = await seedRemote({ files: { [ARGO_APPS]: seedKustomization, 'README.md': '# GitOps\n' } });
+  peer = await startGithubPeer({ [REPO]: gitops.path });
   process.env.CEDILLE_GITHUB_API_URL = peer.url;
   process.env.CEDILLE_GITHUB_TOKEN = peer.token;
 });
 after(async () => {
   await peer?.close();
-  tmp?.cleanup();
 });
 
 async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
@@ -44,6 +41,13 @@ async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err;
 }
 
+/** The argo-apps kustomization on main. */
+async function argoApps(): Promise<string> {
+  const text = await gitops.readFile(ARGO_APPS);
+  assert.ok(text !== undefined, `${ARGO_APPS} on main`);
+  return text;
+}
+
 /** An onboarding branch adding `apps/<app>/` and its line in the argo-apps kustomization. */
 function onboardingFiles(app: string, base = seedKustomization): Record<string, string> {
   return { [`apps/${app}/kustomization.yaml`]: `resources:\n  - argo.yaml\n`, [ARGO_APPS]: `${base}  - ../${app}/\n` };
@@ -51,11 +55,11 @@ function onboardingFiles(app: string, base = seedKustomization): Record<string, 
 
 describe('github activities against the local peer', () => {
   it('opens a pull request, reuses it on a second call (updating the description), comments once per key', async () => {
-    await commitTo(bare, 'onboarding/radio', onboardingFiles('radio'), 'Onboard radio');
+    await gitops.commit('onboarding/radio', onboardingFiles('radio'), 'Onboard radio');
     const first = (await callActivity(openPullRequest, { repository: REPO, head: 'onboarding/radio', title: 'Onboard radio', body: 'v1' })) as { number: number; created: boolean; url: string; headSha: string };
     assert.equal(first.created, true);
     assert.equal(first.url, `https://github.com/${REPO}/pull/${first.number}`);
-    assert.equal(first.headSha, await git(bare, 'rev-parse', 'onboarding/radio'));
+    assert.equal(first.headSha, await gitops.rev('onboarding/radio'));
     const again = (await callActivity(openPullRequest, { repository: REPO, head: 'onboarding/radio', title: 'Onboard radio', body: 'v2' })) as typeof first;
     assert.deepEqual([again.number, again.created], [first.number, false]);
     assert.equal(peer.pulls(REPO).filter((p) => p.head === 'onboarding/radio').length, 1);
@@ -70,22 +74,22 @@ describe('github activities against the local peer', () => {
 
   it('merges with a real merge commit (only the approved head), and a retried merge is a success', async () => {
     const pr = peer.pulls(REPO).find((p) => p.head === 'onboarding/radio')!;
-    const head = await git(bare, 'rev-parse', 'onboarding/radio');
-    const mainBefore = await git(bare, 'rev-parse', 'main');
+    const head = await gitops.rev('onboarding/radio');
+    const mainBefore = await gitops.rev('main');
     const out = (await callActivity(mergePullRequest, { repository: REPO, number: pr.number, sha: head })) as { merged: boolean; sha: string };
     assert.equal(out.merged, true);
-    assert.equal(await git(bare, 'rev-parse', 'main'), out.sha);
-    assert.equal(await git(bare, 'rev-parse', `${out.sha}^1`), mainBefore);
-    assert.equal(await git(bare, 'rev-parse', `${out.sha}^2`), head);
-    assert.match(await showFile(bare, 'main', ARGO_APPS), /- \.\.\/radio\//);
+    assert.equal(await gitops.rev('main'), out.sha);
+    assert.equal(await gitops.rev(`${out.sha}^1`), mainBefore);
+    assert.equal(await gitops.rev(`${out.sha}^2`), head);
+    assert.match(await argoApps(), /- \.\.\/radio\//);
     const retried = (await callActivity(mergePullRequest, { repository: REPO, number: pr.number, sha: head })) as { merged: boolean; sha: string; message: string };
     assert.deepEqual([retried.merged, retried.sha, retried.message], [true, out.sha, 'already merged']);
   });
 
   it('two onboardings from the same main: the second conflicts (MergeConflict / reported), then merges once re-committed on the fresh main (branch moved)', async () => {
-    const baseBoth = await showFile(bare, 'main', ARGO_APPS);
-    await commitTo(bare, 'onboarding/jazz', onboardingFiles('jazz', `${baseBoth}\n`), 'Onboard jazz');
-    await commitTo(bare, 'onboarding/chess', onboardingFiles('chess', `${baseBoth}\n`), 'Onboard chess');
+    const baseBoth = await argoApps();
+    await gitops.commit('onboarding/jazz', onboardingFiles('jazz', baseBoth), 'Onboard jazz');
+    await gitops.commit('onboarding/chess', onboardingFiles('chess', baseBoth), 'Onboard chess');
     const jazz = (await callActivity(openPullRequest, { repository: REPO, head: 'onboarding/jazz', title: 'Onboard jazz' })) as { number: number };
     const chess = (await callActivity(openPullRequest, { repository: REPO, head: 'onboarding/chess', title: 'Onboard chess' })) as { number: number; headSha: string };
     await callActivity(mergePullRequest, { repository: REPO, number: jazz.number });
@@ -99,22 +103,22 @@ describe('github activities against the local peer', () => {
 
     // What the workflow does: the change again on the fresh main (a scratch branch), the line added
     // to main's current list, then the pull request's branch moved there (force).
-    const fresh = await showFile(bare, 'main', ARGO_APPS);
-    const recommitted = await commitTo(bare, 'onboarding-refresh/chess', onboardingFiles('chess', `${fresh}\n`), 'Onboard chess (on the fresh main)');
+    const fresh = await argoApps();
+    const recommitted = await gitops.commit('onboarding-refresh/chess', onboardingFiles('chess', fresh), 'Onboard chess (on the fresh main)');
     const notFf = await failureOf(callActivity(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted }));
     assert.equal(notFf.type, 'GithubInvalid', 'not a fast-forward without force');
     assert.deepEqual(await callActivity(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted, force: true }), { branch: 'onboarding/chess', sha: recommitted });
-    assert.equal(await git(bare, 'rev-parse', 'onboarding/chess'), recommitted);
+    assert.equal(await gitops.rev('onboarding/chess'), recommitted);
     const stale = await failureOf(callActivity(mergePullRequest, { repository: REPO, number: chess.number, sha: chess.headSha }));
     assert.equal(stale.type, 'HeadModified', 'the approved head is no longer the branch head');
     const merged = (await callActivity(mergePullRequest, { repository: REPO, number: chess.number, sha: recommitted })) as { merged: boolean };
     assert.equal(merged.merged, true);
-    const final = await showFile(bare, 'main', ARGO_APPS);
+    const final = await argoApps();
     for (const app of ['radio', 'jazz', 'chess']) assert.match(final, new RegExp(`- \\.\\./${app}/`), `no lost line: ${app}`);
   });
 
   it('closes a pull request with the reason (once), refuses to close a merged one', async () => {
-    await commitTo(bare, 'onboarding/spam', onboardingFiles('spam'), 'Onboard spam');
+    await gitops.commit('onboarding/spam', onboardingFiles('spam'), 'Onboard spam');
     const pr = (await callActivity(openPullRequest, { repository: REPO, head: 'onboarding/spam', title: 'Onboard spam' })) as { number: number };
     const ctx = { ...testContext(), idempotencyKey: 'wf-2/close' };
     const closed = (await callActivity(closePullRequest, { repository: REPO, number: pr.number, comment: 'Rejected by ÉTS IT: not a club.' }, ctx)) as { closed: boolean; alreadyClosed: boolean; commentUrl: string };
@@ -124,7 +128,7 @@ describe('github activities against the local peer', () => {
     const p = peer.pulls(REPO).find((x) => x.number === pr.number)!;
     assert.deepEqual([p.state, p.merged, p.comments.length], ['closed', false, 1]);
     assert.match(p.comments[0]!.body, /^Rejected by ÉTS IT: not a club\./);
-    assert.doesNotMatch(await showFile(bare, 'main', ARGO_APPS), /spam/, 'nothing merged');
+    assert.doesNotMatch(await argoApps(), /spam/, 'nothing merged');
     const merged = peer.pulls(REPO).find((x) => x.head === 'onboarding/radio')!;
     assert.equal((await failureOf(callActivity(closePullRequest, { repository: REPO, number: merged.number }))).type, 'AlreadyMerged');
   });
