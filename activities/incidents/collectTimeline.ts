@@ -6,7 +6,9 @@
 // personal data (_pii.ts) but for the responders.
 import { z } from 'zod';
 import { ApplicationFailure } from '@temporalio/common';
-import type { WorkflowExecutionInfo } from '@temporalio/client';
+import { optionalTsToDate } from '@temporalio/common/lib/time.js';
+import { decodeTypedSearchAttributes } from '@temporalio/common/lib/converter/payload-search-attributes.js';
+import proto from '@temporalio/proto';
 import { defineActivity, type ActivityContext } from '../define.ts';
 import { kube, type KObject } from '../kubernetes/_client.ts';
 import { classified } from '../kubernetes/_errors.ts';
@@ -14,6 +16,8 @@ import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { redactor } from './_pii.ts';
 import { temporalClient } from './_temporal.ts';
 import { Alert, TimelineEntry, type TimelineEntry as Entry } from './_schemas.ts';
+
+const { WorkflowExecutionStatus } = proto.temporal.api.enums.v1;
 
 const AlertsEvent = z.object({ status: z.string().optional(), alerts: z.array(Alert).default([]), receivedAt: z.string().optional() });
 const ResolvedEvent = z.object({ resolvedAt: z.string().optional(), alerts: z.array(Alert).default([]) });
@@ -160,12 +164,37 @@ async function argoEntries(input: Input, window: { from: number; to: number }, c
   return entries;
 }
 
-function definitionOf(r: WorkflowExecutionInfo): string | undefined {
-  return r.typedSearchAttributes.get(SEARCH_ATTRIBUTE_KEYS.definition);
+/** One visibility row, read without its memo: runs of other producers may carry memos this worker cannot decode. */
+interface RunRow {
+  workflowId: string;
+  runId: string;
+  type: string;
+  definition: string | undefined;
+  hasParent: boolean;
+  started: Date;
+  closed: Date | undefined;
+  status: string;
 }
 
-function runLabel(r: WorkflowExecutionInfo): string {
-  return `${definitionOf(r) ?? r.type} run ${r.workflowId}`;
+async function* visibleRuns(query: string): AsyncGenerator<RunRow> {
+  const client = await temporalClient();
+  let nextPageToken: Uint8Array = Buffer.alloc(0);
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: 100, nextPageToken });
+    for (const raw of page.executions) {
+      yield {
+        workflowId: raw.execution?.workflowId ?? '',
+        runId: raw.execution?.runId ?? '',
+        type: raw.type?.name ?? '',
+        definition: decodeTypedSearchAttributes(raw.searchAttributes?.indexedFields).get(SEARCH_ATTRIBUTE_KEYS.definition),
+        hasParent: !!raw.parentExecution,
+        started: optionalTsToDate(raw.startTime) ?? new Date(0),
+        closed: optionalTsToDate(raw.closeTime),
+        status: WorkflowExecutionStatus[raw.status ?? 0]?.replace('WORKFLOW_EXECUTION_STATUS_', '') ?? 'UNKNOWN',
+      };
+    }
+    nextPageToken = page.nextPageToken ?? Buffer.alloc(0);
+  } while (nextPageToken.length);
 }
 
 async function runEntries(input: Input, window: { from: number; to: number }, ctx: ActivityContext, gaps: string[]): Promise<Entry[]> {
@@ -177,18 +206,17 @@ async function runEntries(input: Input, window: { from: number; to: number }, ct
   const entries: Entry[] = [];
   let seen = 0;
   try {
-    const client = await temporalClient();
-    for await (const r of client.workflow.list({ query, pageSize: 100 })) {
-      if (r.workflowId === input.incidentId || definitionOf(r) === 'incident' || r.type === 'incident') continue;
-      if (r.type === 'forEachBatch' || r.parentExecution) continue; // parts of a run, not runs of their own
+    for await (const r of visibleRuns(query)) {
+      if (r.workflowId === input.incidentId || r.definition === 'incident' || r.type === 'incident') continue;
+      if (r.type === 'forEachBatch' || r.hasParent) continue; // parts of a run, not runs of their own
       if (++seen > input.maxRuns) {
         gaps.push(`workflow runs: more than ${input.maxRuns} in the window, the rest left out`);
         break;
       }
-      const started = r.startTime.getTime();
-      if (started >= window.from) entries.push({ at: r.startTime.toISOString(), source: 'workflow', text: `${runLabel(r)} started`, ref: `${r.workflowId}/${r.runId}` });
-      const closed = r.closeTime?.getTime();
-      if (closed !== undefined && closed <= window.to) entries.push({ at: r.closeTime!.toISOString(), source: 'workflow', text: `${runLabel(r)} ${r.status.name.toLowerCase()}`, ref: `${r.workflowId}/${r.runId}` });
+      const label = `${r.definition ?? r.type} run ${r.workflowId}`;
+      const ref = `${r.workflowId}/${r.runId}`;
+      if (r.started.getTime() >= window.from) entries.push({ at: r.started.toISOString(), source: 'workflow', text: `${label} started`, ref });
+      if (r.closed && r.closed.getTime() <= window.to) entries.push({ at: r.closed.toISOString(), source: 'workflow', text: `${label} ${r.status.toLowerCase()}`, ref });
     }
   } catch (err) {
     if (ctx.signal.aborted) throw err;
