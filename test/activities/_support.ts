@@ -1,6 +1,7 @@
 // Helpers of the activity tests: an ActivityContext of our own (to call handlers directly, the way
 // the worker wrapper does: input parsed, handler, output parsed), a local HTTP server on loopback,
 // and the cause chain of a failed run.
+import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApplicationFailure } from '@temporalio/common';
@@ -20,6 +21,16 @@ export function testContext(signal = new AbortController().signal): ActivityCont
 /** Parses the input, runs the handler, parses the output: the worker wrapper minus Temporal. */
 export async function callActivity(def: ActivityDefinition, raw: unknown, ctx = testContext()): Promise<unknown> {
   return def.output.parse(await def.handler(def.input.parse(raw), ctx));
+}
+
+/** Runs the activity and returns the ApplicationFailure it throws. */
+export async function activityFailure(def: ActivityDefinition, input: unknown, ctx: ActivityContext = testContext()): Promise<ApplicationFailure> {
+  const err = await callActivity(def, input, ctx).then(
+    (out) => assert.fail(`expected ${def.name} to fail, it returned ${JSON.stringify(out)}`),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
+  return err;
 }
 
 export interface SeenRequest {

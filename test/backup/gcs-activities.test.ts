@@ -2,8 +2,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { callActivity } from '../activities/_support.ts';
+import { activityFailure, callActivity } from '../activities/_support.ts';
 import checkBucket from '../../activities/gcs/checkBucket.ts';
 import listBackups from '../../activities/gcs/listBackups.ts';
 import readManifest from '../../activities/gcs/readManifest.ts';
@@ -20,11 +19,6 @@ async function seed(bucket: string, prefix: string, time: string, data: Buffer, 
   }
 }
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(() => undefined, (e: unknown) => e);
-  assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-  return err;
-}
 
 describe('gcs activities', () => {
   let bucket: string;
@@ -55,14 +49,14 @@ describe('gcs activities', () => {
     const m = (await callActivity(readManifest, { bucket, manifest: list.backups[1]!.manifest })) as { sha256: string; object: string; storedBytes: number };
     assert.equal(m.sha256, sha(b));
     assert.deepEqual(await callActivity(verifyObject, { bucket, object: m.object, sha256: m.sha256, bytes: m.storedBytes }), { sha256: sha(b), bytes: b.length });
-    const mismatch = await failureOf(callActivity(verifyObject, { bucket, object: m.object, sha256: sha(a) }));
+    const mismatch = await activityFailure(verifyObject, { bucket, object: m.object, sha256: sha(a) });
     assert.equal(mismatch.type, 'ChecksumMismatch');
     assert.equal(mismatch.nonRetryable, true);
 
     await putObject(bucket, `${root}broken/manifest.json`, '{ not json');
-    const invalid = await failureOf(callActivity(readManifest, { bucket, manifest: `${root}broken/manifest.json` }));
+    const invalid = await activityFailure(readManifest, { bucket, manifest: `${root}broken/manifest.json` });
     assert.equal(invalid.type, 'InvalidManifest');
-    const absent = await failureOf(callActivity(readManifest, { bucket, manifest: `${root}nothing/manifest.json` }));
+    const absent = await activityFailure(readManifest, { bucket, manifest: `${root}nothing/manifest.json` });
     assert.equal(absent.type, 'NotFound');
 
     const deleted = (await callActivity(deletePrefix, { bucket, prefix: `${root}20261120T073000Z-x/` })) as { deleted: string[] };

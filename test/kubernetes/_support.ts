@@ -1,6 +1,4 @@
 // Helpers of the kubernetes.* activity tests against the local cluster test/run.ts starts.
-import { ApplicationFailure } from '@temporalio/common';
-import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -9,8 +7,10 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../../activities/kubernetes/_client.ts';
 import { testKubeconfigPath } from '../support/cluster.ts';
-import { callActivity, testContext } from '../activities/_support.ts';
-import type { ActivityContext, ActivityDefinition } from '../../activities/define.ts';
+import { activityFailure, callActivity, testContext } from '../activities/_support.ts';
+
+export { activityFailure };
+import type { ActivityContext } from '../../activities/define.ts';
 
 export { callActivity, testContext };
 
@@ -19,16 +19,6 @@ export function adminClient(): KubeClient {
   const kc = new KubeConfig();
   kc.loadFromFile(testKubeconfigPath());
   return new KubeClient(kc);
-}
-
-/** Runs the activity and returns the ApplicationFailure it throws. */
-export async function activityFailure(def: ActivityDefinition, input: unknown, ctx: ActivityContext = testContext()): Promise<ApplicationFailure> {
-  const err = await callActivity(def, input, ctx).then(
-    (out) => assert.fail(`expected ${def.name} to fail, it returned ${JSON.stringify(out)}`),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ApplicationFailure, `expected an ApplicationFailure, got ${String(err)}`);
-  return err;
 }
 
 /** A context recording heartbeats, with heartbeat details of an earlier attempt. */

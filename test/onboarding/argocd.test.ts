@@ -7,12 +7,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { kubeClients, testKubeconfigPath } from '../support/cluster.ts';
 import { eventually } from '../support/temporal.ts';
 import { installCrds, ARGOCD_APPLICATION_CRD } from '../../infra/cluster/crds.ts';
 import { startSimulatedArgocd, type SimulatedArgocd } from '../../infra/cluster/simulated-argocd.ts';
-import { callActivity, testContext } from '../activities/_support.ts';
+import { activityFailure, callActivity, testContext } from '../activities/_support.ts';
 import waitApplications from '../../activities/argocd/waitApplications.ts';
 import { seedRemote, type TestRemote } from '../support/git.ts';
 
@@ -65,14 +64,6 @@ after(async () => {
   await k.core.deleteNamespace({ name: namespace }).catch(() => undefined);
 });
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => assert.fail('expected a failure'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ApplicationFailure, String(err));
-  return err;
-}
 
 type Waited = { healthy: boolean; outcome: string; report: string; applications: { name: string; sync: string; health: string; revision: string; deployedAt: string | null; historyId: number | null; operation: string | null; conditions: string[] }[] };
 
@@ -98,7 +89,7 @@ describe('argocd.waitApplications with the simulated ArgoCD', () => {
     const merge = await gitops.commit('main', { ...appFiles('jazz'), [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n  - ../radio/\n  - ../jazz/\n' }, 'Onboard jazz');
     const staging = (await callActivity(waitApplications, { namespace, applications: ['jazz-staging'], revision: merge, pollSeconds: 0.2, timeoutSeconds: 30 })) as Waited;
     assert.equal(staging.healthy, true, 'staging is fine');
-    const failure = await failureOf(callActivity(waitApplications, { namespace, applications: ['jazz-prod'], revision: merge, pollSeconds: 0.2, timeoutSeconds: 30 }));
+    const failure = await activityFailure(waitApplications, { namespace, applications: ['jazz-prod'], revision: merge, pollSeconds: 0.2, timeoutSeconds: 30 });
     assert.deepEqual([failure.type, failure.nonRetryable], ['ArgoSyncFailed', true]);
     assert.match(failure.message, /jazz-prod: OutOfSync\/Degraded at [0-9a-f]{12}; operation Failed: one or more objects failed to apply, reason: Deployment\.apps "jazz" is invalid/);
     assert.match(failure.message, /SyncError: Failed sync attempt to [0-9a-f]{40}/);
@@ -116,7 +107,7 @@ describe('argocd.waitApplications with the simulated ArgoCD', () => {
 
   it('an Application that never appears: ArgoSyncTimeout saying so; a retried attempt keeps the first deadline', async () => {
     const t0 = Date.now();
-    const failure = await failureOf(callActivity(waitApplications, { namespace, applications: ['ghost-prod'], pollSeconds: 0.2, timeoutSeconds: 2 }));
+    const failure = await activityFailure(waitApplications, { namespace, applications: ['ghost-prod'], pollSeconds: 0.2, timeoutSeconds: 2 });
     assert.equal(failure.type, 'ArgoSyncTimeout');
     assert.match(failure.message, /ghost-prod: not created yet/);
     assert.ok(Date.now() - t0 >= 2000 && Date.now() - t0 < 10_000);

@@ -5,9 +5,8 @@
 // fresh main), a head that moved since approval, closing with a reason, and bad credentials.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ApplicationFailure } from '@temporalio/common';
 import { startGithubPeer, type GithubPeer } from '../support/github-peer.ts';
-import { callActivity, testContext } from '../activities/_support.ts';
+import { activityFailure, callActivity, testContext } from '../activities/_support.ts';
 import openPullRequest from '../../activities/github/openPullRequest.ts';
 import mergePullRequest from '../../activities/github/mergePullRequest.ts';
 import closePullRequest from '../../activities/github/closePullRequest.ts';
@@ -32,14 +31,6 @@ after(async () => {
   await peer?.close();
 });
 
-async function failureOf(p: Promise<unknown>): Promise<ApplicationFailure> {
-  const err = await p.then(
-    () => assert.fail('expected a failure'),
-    (e: unknown) => e,
-  );
-  assert.ok(err instanceof ApplicationFailure, String(err));
-  return err;
-}
 
 /** The argo-apps kustomization on main. */
 async function argoApps(): Promise<string> {
@@ -94,7 +85,7 @@ describe('github activities against the local peer', () => {
     const chess = (await callActivity(openPullRequest, { repository: REPO, head: 'onboarding/chess', title: 'Onboard chess' })) as { number: number; headSha: string };
     await callActivity(mergePullRequest, { repository: REPO, number: jazz.number });
 
-    const failure = await failureOf(callActivity(mergePullRequest, { repository: REPO, number: chess.number }));
+    const failure = await activityFailure(mergePullRequest, { repository: REPO, number: chess.number });
     assert.equal(failure.type, 'MergeConflict');
     assert.equal(failure.nonRetryable, true);
     assert.match(failure.message, /not mergeable/);
@@ -105,11 +96,11 @@ describe('github activities against the local peer', () => {
     // to main's current list, then the pull request's branch moved there (force).
     const fresh = await argoApps();
     const recommitted = await gitops.commit('onboarding-refresh/chess', onboardingFiles('chess', fresh), 'Onboard chess (on the fresh main)');
-    const notFf = await failureOf(callActivity(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted }));
+    const notFf = await activityFailure(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted });
     assert.equal(notFf.type, 'GithubInvalid', 'not a fast-forward without force');
     assert.deepEqual(await callActivity(updateBranch, { repository: REPO, branch: 'onboarding/chess', sha: recommitted, force: true }), { branch: 'onboarding/chess', sha: recommitted });
     assert.equal(await gitops.rev('onboarding/chess'), recommitted);
-    const stale = await failureOf(callActivity(mergePullRequest, { repository: REPO, number: chess.number, sha: chess.headSha }));
+    const stale = await activityFailure(mergePullRequest, { repository: REPO, number: chess.number, sha: chess.headSha });
     assert.equal(stale.type, 'HeadModified', 'the approved head is no longer the branch head');
     const merged = (await callActivity(mergePullRequest, { repository: REPO, number: chess.number, sha: recommitted })) as { merged: boolean };
     assert.equal(merged.merged, true);
@@ -130,19 +121,19 @@ describe('github activities against the local peer', () => {
     assert.match(p.comments[0]!.body, /^Rejected by ÉTS IT: not a club\./);
     assert.doesNotMatch(await argoApps(), /spam/, 'nothing merged');
     const merged = peer.pulls(REPO).find((x) => x.head === 'onboarding/radio')!;
-    assert.equal((await failureOf(callActivity(closePullRequest, { repository: REPO, number: merged.number }))).type, 'AlreadyMerged');
+    assert.equal((await activityFailure(closePullRequest, { repository: REPO, number: merged.number })).type, 'AlreadyMerged');
   });
 
   it('bad credentials and unknown repositories fail at once (non-retryable), with GitHub\'s words', async () => {
     process.env.CEDILLE_GITHUB_TOKEN = 'ghp_wrong';
     try {
-      const f = await failureOf(callActivity(openPullRequest, { repository: REPO, head: 'onboarding/radio', title: 'x' }));
+      const f = await activityFailure(openPullRequest, { repository: REPO, head: 'onboarding/radio', title: 'x' });
       assert.deepEqual([f.type, f.nonRetryable], ['GithubUnauthorized', true]);
       assert.match(f.message, /HTTP 401: Bad credentials/);
     } finally {
       process.env.CEDILLE_GITHUB_TOKEN = peer.token;
     }
-    const nf = await failureOf(callActivity(openPullRequest, { repository: 'ClubCedille/nope', head: 'x', title: 'x' }));
+    const nf = await activityFailure(openPullRequest, { repository: 'ClubCedille/nope', head: 'x', title: 'x' });
     assert.deepEqual([nf.type, nf.nonRetryable], ['GithubNotFound', true]);
   });
 });
