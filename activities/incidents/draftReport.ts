@@ -27,7 +27,7 @@ export const SubmittedReport = z.object({
   lessons: z.string(),
 });
 
-const TODO = '_To be completed by the report owner._';
+const TO_COMPLETE = '_To be completed by the report owner._';
 
 /** A human duration: `2 h 05 min`, `3 d 4 h`, `45 s`. */
 export function humanDuration(ms: number): string {
@@ -105,7 +105,7 @@ export default defineActivity({
     }
     const people = [owner, ...responders, ...(report ? [report.submittedBy, ...report.actionItems.map((a) => a.owner)] : [])];
     const redact = redactor(people);
-    const text = (s: string | undefined) => (s?.trim() ? redact(s.trim()) : TODO);
+    const text = (s: string | undefined) => (s?.trim() ? redact(s.trim()) : TO_COMPLETE);
     const end = incident.resolvedAt ? Date.parse(incident.resolvedAt) : NaN;
     const duration = humanDuration(end - Date.parse(incident.startedAt));
     const audience: 'clubs' | 'ets' = incident.kind === 'security' ? 'ets' : 'clubs';
@@ -118,7 +118,7 @@ export default defineActivity({
       ? ['| Action | Owner | Due |', '|---|---|---|', ...report.actionItems.map((a) => `| ${cell(redact(a.title))} | ${cell(a.owner)} | ${cell(a.due)} |`)].join('\n')
       : report
         ? '_None._'
-        : TODO;
+        : TO_COMPLETE;
 
     const values = (forAudience: 'internal' | 'clubs' | 'ets') => ({
       id: incident.id,
