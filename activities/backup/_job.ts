@@ -9,6 +9,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityContext } from '../define.ts';
 import { kube, type KObject } from '../kubernetes/_client.ts';
 import { classified, httpStatusOf } from '../kubernetes/_errors.ts';
+import { ensureServiceAccount } from '../kubernetes/_service-account.ts';
 import { agentJob, LABEL_BACKUP_ITEM, type AgentJob } from '../kubernetes/builders/backup.ts';
 
 export const LABEL_AGENT_MODE = 'cedille.etsmtl.ca/agent-mode';
@@ -80,6 +81,8 @@ export async function runAgentJob(spec: Omit<AgentJob, 'name'>, jobPrefix: strin
   const item = labels[LABEL_BACKUP_ITEM];
   if (!item) throw new Error('agent Job labels need the backup item label');
   const started = Date.now();
+  // Vault's Kubernetes auth role binds the Jobs' service account by name: it must exist in the volume's namespace.
+  await ensureServiceAccount(namespace, spec.serviceAccount, ctx.signal);
   const existing = await classified(`list Jobs of ${namespace}/${jobPrefix}`, ctx.signal, () =>
     client.list('batch/v1', 'Job', { namespace, labelSelector: `${LABEL_BACKUP_ITEM}=${item},${LABEL_AGENT_MODE}=${mode}`, signal: ctx.signal }),
   );

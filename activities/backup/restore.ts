@@ -10,7 +10,6 @@ import { kName, kNamespace } from '../kubernetes/_objects.ts';
 import { backupNames } from '../kubernetes/builders/backup.ts';
 import { runAgentJob } from './_job.ts';
 import { Agent, VaultRef, restoreArgs } from './_params.ts';
-import { ensureServiceAccount } from './_serviceAccount.ts';
 
 const RestoreResult = z.looseObject({ fileCount: z.number().optional(), sizeBytes: z.number().optional() });
 
@@ -35,7 +34,6 @@ export default defineActivity({
   async handler({ run, bucket, manifest, namespace, pvc, agent, vault }, ctx) {
     const m = await readManifest(bucket, manifest);
     const names = backupNames(run, namespace, pvc);
-    await ensureServiceAccount(namespace, agent.serviceAccount, ctx);
     const job = await runAgentJob(
       {
         namespace,

@@ -11,7 +11,6 @@ import { backupNames, SNAPSHOT_API_VERSION } from '../kubernetes/builders/backup
 import { MANIFEST_FILE, volumePrefix } from '../gcs/_storage.ts';
 import { runAgentJob } from './_job.ts';
 import { Agent, VaultRef, backupArgs, compactTime } from './_params.ts';
-import { ensureServiceAccount } from './_serviceAccount.ts';
 
 export default defineActivity({
   name: 'backup.upload',
@@ -41,7 +40,6 @@ export default defineActivity({
     const status = (snap.status ?? {}) as { creationTime?: string };
     const snapshotTime = new Date(status.creationTime ?? (snap.metadata.creationTimestamp as string | undefined) ?? Date.now()).toISOString();
     const objectPrefix = `${volumePrefix(prefix, namespace, pvc)}${compactTime(snapshotTime)}-${names.runKey}/`;
-    await ensureServiceAccount(namespace, agent.serviceAccount, ctx);
     const run_ = await runAgentJob(
       {
         namespace,

@@ -5,13 +5,14 @@ import { readFileSync } from 'node:fs';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { kube } from '../kubernetes/_client.ts';
 import { classified } from '../kubernetes/_errors.ts';
+import { ensureServiceAccount as ensureKubeServiceAccount } from '../kubernetes/_service-account.ts';
+import { MANAGED_BY } from '../kubernetes/builders/labels.ts';
 
-const LABELS = { 'app.kubernetes.io/managed-by': 'cedille-workflows', 'cedille.etsmtl.ca/part-of': 'vault-bootstrap' };
+const LABELS = { ...MANAGED_BY, 'cedille.etsmtl.ca/part-of': 'vault-bootstrap' };
 
-export async function ensureServiceAccount(namespace: string, name: string, signal: AbortSignal): Promise<void> {
-  await classified(`apply ServiceAccount ${namespace}/${name}`, signal, () =>
-    kube().apply({ apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name, namespace, labels: LABELS } }, { signal }),
-  );
+/** The service accounts of Vault's Kubernetes auth (reviewer, test login), labelled as part of the bootstrap. */
+export function ensureServiceAccount(namespace: string, name: string, signal: AbortSignal): Promise<void> {
+  return ensureKubeServiceAccount(namespace, name, signal, LABELS);
 }
 
 /** ClusterRoleBinding `<namespace>-<sa>-auth-delegator`: the SA may create TokenReviews and SubjectAccessReviews. */
