@@ -15,12 +15,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ApiServices } from '../services.ts';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { sendEventUpdate } from '../../workflows/interpreter/messages.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { checkInput } from '../../workflows/dsl/input.ts';
-import { describeRun, isClosed, refusalOf, WORKER_DEADLINE_MS, type RunInfo } from '../runs/temporal.ts';
+import { describeRun, interpretStartOptions, isClosed, refusalOf, WORKER_DEADLINE_MS, type RunInfo } from '../runs/temporal.ts';
 import type { IncidentsConfig } from './config.ts';
 import { incidentInputOf, type Alert, type IncidentInput, type Notification } from './normalize.ts';
 import { GroupStateStore, type AlertRecord, type GroupState } from './state.ts';
@@ -116,9 +114,7 @@ export class IncidentIntake {
       const handle = await this.services.client.workflow.start('interpret', {
         taskQueue: this.services.config.temporal.taskQueue,
         workflowId,
-        args: [{ definition: def, input, initiator } satisfies RunInput],
-        memo: {
-          initiator,
+        ...interpretStartOptions(def, input, initiator, {
           incident: {
             title: input.title,
             severity: input.severity,
@@ -128,13 +124,7 @@ export class IncidentIntake {
             ...(input.clubs ? { clubs: input.clubs } : {}),
             ...(input.kind ? { kind: input.kind } : {}),
           },
-        },
-        typedSearchAttributes: [
-          { key: SEARCH_ATTRIBUTE_KEYS.definition, value: def.name },
-          { key: SEARCH_ATTRIBUTE_KEYS.hash, value: def.hash },
-          { key: SEARCH_ATTRIBUTE_KEYS.status, value: 'running' },
-          { key: SEARCH_ATTRIBUTE_KEYS.initiator, value: initiator },
-        ],
+        }),
         // One running incident per id; a closed one may be followed by a new one.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',

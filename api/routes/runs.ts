@@ -8,15 +8,14 @@ import { z } from 'zod';
 import { caller } from '../auth/plugin.ts';
 import { problem } from '../problem.ts';
 import { mutating, type ApiServices, type RoutesOptions } from '../services.ts';
-import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { retryFailedItemsUpdate, skipFailedItemsUpdate, RefusalType, type FanOutRequest } from '../../workflows/interpreter/messages.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { checkInput } from '../../workflows/dsl/input.ts';
 import { RunGraph, RunParams, RunSummary, StepParams, HistoryEvent, RUN_STATUSES, TEMPORAL_STATUSES, runProblems, safeString } from '../runs/schemas.ts';
 import {
   describeRun,
   idempotentWorkflowId,
+  interpretStartOptions,
   isClosed,
   isWorkerTimeout,
   PROBLEM,
@@ -99,14 +98,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         ({ firstExecutionRunId: runId } = await client.workflow.start('interpret', {
           taskQueue: services.config.temporal.taskQueue,
           workflowId,
-          args: [{ definition: def, input, initiator: who.subject } satisfies RunInput],
-          memo: { initiator: who.subject, requestHash: hash },
-          typedSearchAttributes: [
-            { key: SEARCH_ATTRIBUTE_KEYS.definition, value: def.name },
-            { key: SEARCH_ATTRIBUTE_KEYS.hash, value: def.hash },
-            { key: SEARCH_ATTRIBUTE_KEYS.status, value: 'running' },
-            { key: SEARCH_ATTRIBUTE_KEYS.initiator, value: who.subject },
-          ],
+          ...interpretStartOptions(def, input, who.subject, { requestHash: hash }),
           ...(idempotencyKey ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
         }));
       } catch (err) {

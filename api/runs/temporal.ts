@@ -15,6 +15,8 @@ import type { FastifyReply } from 'fastify';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import { graphQuery, RefusalType } from '../../workflows/interpreter/messages.ts';
 import type { RunGraph } from '../../workflows/interpreter/graph.ts';
+import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { problem } from '../problem.ts';
 import { hasUnsafeChars, RUN_STATUSES, TEMPORAL_STATUSES, type RunSummary } from './schemas.ts';
 
@@ -30,6 +32,23 @@ const CLOSED_STATUS: Partial<Record<string, RunStatus>> = {
   TERMINATED: 'failed',
   CANCELLED: 'cancelled',
 };
+
+/**
+ * The start options every run the API starts carries: the interpreter's input, the initiator in the memo (plus
+ * `memo`), and the search attributes the run lists filter on.
+ */
+export function interpretStartOptions(def: CompiledDefinition, input: unknown, initiator: string, memo: Record<string, unknown> = {}) {
+  return {
+    args: [{ definition: def, input, initiator } satisfies RunInput] as [RunInput],
+    memo: { initiator, ...memo },
+    typedSearchAttributes: [
+      { key: SEARCH_ATTRIBUTE_KEYS.definition, value: def.name },
+      { key: SEARCH_ATTRIBUTE_KEYS.hash, value: def.hash },
+      { key: SEARCH_ATTRIBUTE_KEYS.status, value: 'running' },
+      { key: SEARCH_ATTRIBUTE_KEYS.initiator, value: initiator },
+    ],
+  };
+}
 
 /** What describe() and visibility rows both give. */
 export type RunInfo = Pick<WorkflowExecutionInfo, 'type' | 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'memo' | 'typedSearchAttributes'>;
