@@ -20,9 +20,17 @@ export class Inbox {
     this.received++;
   }
 
-  /** Every payload received per event name, in arrival order (fresh lists: callers may cache by identity). */
+  private logView?: { at: number; events: Record<string, unknown[]> };
+
+  /**
+   * Every payload received per event name, in arrival order. Built on every expression evaluation, so the
+   * copy is made once per new event: the same object until another event arrives (callers may cache by identity).
+   */
   all(): Record<string, unknown[]> {
-    return Object.fromEntries([...this.log].map(([name, payloads]) => [name, [...payloads]]));
+    if (this.logView?.at !== this.received) {
+      this.logView = { at: this.received, events: Object.fromEntries([...this.log].map(([name, payloads]) => [name, [...payloads]])) };
+    }
+    return this.logView.events;
   }
 
   /** Removes and returns the first payload of `name` accepted by `accept`; rejected ones are dropped via `onReject`. */
