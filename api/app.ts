@@ -2,16 +2,20 @@
 // bearer authentication with per-route access levels, rate limits on mutating routes, Prometheus
 // metrics, and one encapsulated plugin per route group (api/routes/*.ts).
 import { Client, Connection } from '@temporalio/client';
+import { connectionOptions } from '../infra/temporal-connection.ts';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { jsonSchemaTransform, jsonSchemaTransformObject, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { loadCatalog } from '../activities/catalog.ts';
 import { DefinitionRegistry } from '../workflows/registry/index.ts';
 import type { ApiConfig } from './config.ts';
-import { useProblemResponses } from './problem.ts';
+import { clientErrorResponse, useProblemResponses } from './problem.ts';
+import { swaggerOptions } from './openapi/document.ts';
+import { trackRouteMethods } from './method-not-allowed.ts';
 import { authPlugin } from './auth/plugin.ts';
+import { fastifyTrustProxy } from './trust-proxy.ts';
 import { ApiMetrics, metricsPlugin } from './metrics.ts';
 import { AuditLog } from './audit/log.ts';
 import type { ApiServices } from './services.ts';
@@ -35,13 +39,27 @@ export interface ApiOptions {
 }
 
 export async function buildApi({ config, logger = false, registry }: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger, bodyLimit: config.bodyLimitBytes }).withTypeProvider<ZodTypeProvider>();
+  // trustProxy: behind an Ingress, req.ip (rate-limit keys) is the client's, not the proxy's.
+  const app = Fastify({
+    logger,
+    bodyLimit: config.bodyLimitBytes,
+    trustProxy: fastifyTrustProxy(config.trustProxy),
+    // Path parameters are bounded by their schemas (400 naming the field), not by the router's 100 (a bare 414).
+    routerOptions: { maxParamLength: 1000 },
+    // A `__proto__` key is dropped like any other unknown property, rather than refusing the whole body.
+    onProtoPoisoning: 'remove',
+    clientErrorHandler: (err, socket) => {
+      if (socket.writable) socket.end(clientErrorResponse(err));
+      else socket.destroy(err);
+    },
+  }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   useProblemResponses(app);
+  const addMethodNotAllowed = trackRouteMethods(app);
 
   // Lazy: the API starts (and /healthz answers) while Temporal is still down; /readyz tells.
-  const temporal = Connection.lazy({ address: config.temporal.address });
+  const temporal = Connection.lazy(connectionOptions(config.temporal));
   app.addHook('onClose', () => temporal.close());
   const services: ApiServices = {
     config,
@@ -51,15 +69,7 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
     audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
   };
 
-  await app.register(swagger, {
-    openapi: {
-      info: { title: 'Cédille Workflows API', version: '1' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
-      security: [{ bearer: [] }],
-    },
-    transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
-  });
+  await app.register(swagger, swaggerOptions);
   // The documentation is public: mark the UI's own routes as such for the auth hook.
   app.addHook('onRoute', (route) => {
     if (route.url.startsWith('/docs')) route.config = { ...route.config, access: 'public' };
@@ -82,5 +92,6 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   await app.register(scheduleRoutes, { prefix: '/v1', services });
   await app.register(incidentRoutes, { prefix: '/v1', services });
   await app.register(codecRoutes, { prefix: '/v1', services });
+  addMethodNotAllowed();
   return app;
 }

@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { FastifyPluginAsync } from 'fastify';
+import { z } from 'zod';
 
 export class ApiMetrics {
   readonly registry = new Registry();
@@ -32,7 +33,13 @@ const metrics: FastifyPluginAsync<{ metrics: ApiMetrics }> = async (app, { metri
   app.addHook('onResponse', async (req, reply) => {
     metrics.httpDuration.observe({ route: req.routeOptions.url ?? 'unmatched', method: req.method, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
   });
-  app.get('/metrics', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) => {
+  const schema = {
+    tags: ['health'],
+    operationId: 'getMetrics',
+    summary: 'Prometheus metrics (text exposition format)',
+    response: { 200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } } },
+  };
+  app.get('/metrics', { config: { access: 'public' }, schema }, async (_req, reply) => {
     reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });

@@ -33,8 +33,22 @@ export function problem(reply: FastifyReply, status: number, { detail, type = 'a
     .send({ type, title: title ?? STATUS_CODES[status] ?? 'Error', status, ...(detail ? { detail } : {}), ...(errors ? { errors } : {}) });
 }
 
-/** Responses every route may give, for route schemas: `response: { ...problemResponses, 200: ... }`. */
-export const problemResponses = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 429: Problem, 500: Problem } as const;
+/**
+ * Responses an authenticated route may give, for route schemas: `response: { ...problemResponses, 200: ... }`.
+ * The OpenAPI document drops those a route cannot give (api/openapi/document.ts): 413 (body over
+ * API_BODY_LIMIT) and 415 (unsupported Content-Type) where no body is read, 429 without a rate limit.
+ */
+export const problemResponses = { 400: Problem, 401: Problem, 403: Problem, 404: Problem, 413: Problem, 415: Problem, 429: Problem, 500: Problem } as const;
+
+/**
+ * A problem response for errors Node's HTTP parser reports before any route runs (Fastify's
+ * `clientErrorHandler`): 431 for a URL and headers over 16 KiB, 400 for a malformed request.
+ */
+export function clientErrorResponse(err: Error & { code?: string }): string {
+  const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+  const body = JSON.stringify({ type: 'about:blank', title: STATUS_CODES[status], status, detail: status === 431 ? 'URL and headers over 16 KiB' : 'malformed HTTP request' });
+  return `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/problem+json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+}
 
 /** Makes every error of `app` and its child plugins, including unknown routes, a problem body. */
 export function useProblemResponses(app: FastifyInstance): void {

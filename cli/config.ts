@@ -1,9 +1,13 @@
 // Where the CLI talks to and as whom. Precedence: flags > CEDILLE_API_URL / CEDILLE_TOKEN >
-// `${XDG_CONFIG_HOME:-~/.config}/cedille/config.json` ({ apiUrl, token }) > http://127.0.0.1:3000.
+// `${XDG_CONFIG_HOME:-~/.config}/cedille/config.json` ({ apiUrl, token }) > the API of the stack `npm start`
+// runs from the data dir (CEDILLE_DATA_DIR or .data/, its endpoints.json: it moves off port 3000 when
+// that is taken) > http://127.0.0.1:3000.
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from './errors.ts';
+import { dataDir } from '../infra/tools/paths.ts';
+import { readEndpoints } from '../infra/embedded/endpoints.ts';
 
 export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 
@@ -47,7 +51,7 @@ function readConfigFile(file: string): ConfigFile {
 
 export function resolveConfig(flags: { apiUrl?: string; token?: string }, env: NodeJS.ProcessEnv = process.env): CliConfig {
   const file = readConfigFile(configFilePath(env));
-  const apiUrl = flags.apiUrl || env.CEDILLE_API_URL || file.apiUrl || DEFAULT_API_URL;
+  const apiUrl = flags.apiUrl || env.CEDILLE_API_URL || file.apiUrl || readEndpoints(dataDir(env))?.apiUrl || DEFAULT_API_URL;
   const token = flags.token || env.CEDILLE_TOKEN || file.token;
   try {
     new URL(apiUrl);

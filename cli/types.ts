@@ -43,6 +43,12 @@ export interface RunDetail {
   /** Null when no worker answered the graph query (graphError says why). */
   graph: RunGraph | null;
   graphError?: string;
+  /** A completed run's output: secrets redacted, shortened past the API's size cap (outputInfo says where). */
+  output?: unknown;
+  outputInfo?: { bytes: number; truncated?: { path: string; kept: number; total: number; unit: string }[]; redacted?: number };
+  outputError?: string;
+  /** Why a failed (terminated, timed out) run failed. */
+  failure?: { message: string; type?: string; cause?: string };
 }
 
 export interface HistoryEvent {

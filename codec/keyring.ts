@@ -8,8 +8,8 @@
 //     `{ "current": "2026-11", "keys": { "2026-11": "<base64>", "2026-09": "<base64>" } }`;
 //   - `off`: no encryption (as when unset; `npm start` would otherwise generate a dev key).
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../infra/tools/atomic-file.ts';
 
 export interface CodecKey {
   id: string;
@@ -105,20 +105,30 @@ export function formatKeys(ring: Keyring): string {
   return `${[ring.current, ...rest].map((k) => `${k.id}:${k.key.toString('base64')}`).join('\n')}\n`;
 }
 
-/** Reads the keys file at `path`, creating it (mode 0600) with one new key when it does not exist. */
+/**
+ * Reads the keys file at `path`, creating it (mode 0600) with one new key when it does not exist.
+ * Created whole or not at all (a crash never leaves an empty keys file); a process creating it at
+ * the same moment wins and its key is used.
+ */
 export function ensureKeyFile(path: string): Keyring {
   if (!existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true });
-    writeFileSync(path, formatKeys(keyring([generateKey()])), { mode: 0o600, flag: 'wx' });
+    try {
+      writeFileAtomic(path, formatKeys(keyring([generateKey()])), { exclusive: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
   }
   return parseKeys(readFileSync(path, 'utf8'), `keys file ${path}`);
 }
 
-/** Rotation: puts a new key in front of the file's keys (it encrypts from now on) and keeps the others. */
+/**
+ * Rotation: puts a new key in front of the file's keys (it encrypts from now on) and keeps the others.
+ * The file is replaced atomically: a crash mid-rotation leaves the old keys, never a truncated file.
+ */
 export function rotateKeyFile(path: string, id?: string): Keyring {
   const old = parseKeys(readFileSync(path, 'utf8'), `keys file ${path}`);
   const next = generateKey(id);
   const ring = keyring([next, ...old.keys.values()], next.id, `keys file ${path}`);
-  writeFileSync(path, formatKeys(ring), { mode: 0o600 });
+  writeFileAtomic(path, formatKeys(ring));
   return ring;
 }

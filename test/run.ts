@@ -12,6 +12,7 @@
 // history payloads decode them with payloadValue (test/support/temporal.ts). CEDILLE_TEST_CODEC=0 runs
 // in clear (e.g. to read histories with a plain `temporal workflow show`).
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
 import { join, relative } from 'node:path';
@@ -89,6 +90,9 @@ try {
           TEMPORAL_NAMESPACE: server.namespace,
           CEDILLE_WORKFLOW_BUNDLE: bundlePath,
           CEDILLE_TEST_SCRATCH: scratch,
+          // The platform signing key of the run (trust/signing-key.ts): test APIs sign run tickets
+          // and approval assertions with it, test workers verify them.
+          CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET || randomBytes(32).toString('base64url'),
           ...(codecKeys ? { CEDILLE_CODEC_KEYS: codecKeys } : {}),
           ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
           ...(cluster ? { KUBECONFIG: cluster.kubeconfigPath, CEDILLE_TEST_KUBECONFIG: cluster.kubeconfigPath } : {}),

@@ -3,6 +3,8 @@ import type { CompiledDefinition } from '../workflows/dsl/compiled.ts';
 
 export interface DefinitionLookup {
   getByWorkflowType(workflowType: string): CompiledDefinition | undefined;
+  /** Registered definitions by content hash: a run of one of them may start without an API ticket. */
+  getByHash(hash: string): CompiledDefinition | undefined;
 }
 
 export type ResolveDefinition = (req: { workflowType: string }) => Promise<CompiledDefinition | null>;

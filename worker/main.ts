@@ -1,13 +1,19 @@
-// Runs the worker alone, against TEMPORAL_ADDRESS (the deployment entry point; `npm start` embeds it).
+// Runs the worker alone, against TEMPORAL_ADDRESS (the deployment entry point; `npm start` embeds it),
+// over TLS/mTLS and with a bearer token when TEMPORAL_TLS_* / TEMPORAL_API_KEY_FILE say so.
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { describeTemporalConnection, temporalConnectionFromEnv } from '../infra/temporal-connection.ts';
+import { workspaceEgressExcept } from './config.ts';
 import { createWorker } from './worker.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
+import { loadNotifyConfig } from '../activities/notify/config.ts';
 
-const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const temporal = temporalConnectionFromEnv();
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
+workspaceEgressExcept(); // a malformed CEDILLE_WORKSPACE_EGRESS_EXCEPT stops the worker here, not at the first workspace
+loadNotifyConfig(); // so does an invalid CEDILLE_NOTIFY_CONFIG or a link secret under 32 bytes, not the first notify.send
 
-const client = await Connection.connect({ address });
+const client = await Connection.connect(temporal);
 try {
   const added = await ensureSearchAttributes(client, namespace);
   if (added.length) console.log(`registered search attributes: ${added.join(', ')}`);
@@ -17,8 +23,8 @@ try {
   await client.close();
 }
 
-const connection = await NativeConnection.connect({ address });
+const connection = await NativeConnection.connect(temporal);
 const worker = await createWorker({ connection, namespace });
-console.log(`worker polling ${worker.options.taskQueue} on ${address} (${namespace})`);
+console.log(`worker polling ${worker.options.taskQueue} on ${describeTemporalConnection(temporal)} (${namespace})`);
 await worker.run();
 await connection.close();

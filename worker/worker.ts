@@ -5,6 +5,7 @@ import { dataConverterFromEnv } from '../codec/index.ts';
 import { loadCatalog, type Catalog } from '../activities/catalog.ts';
 import { catalogActivities } from './catalog-activities.ts';
 import { internalActivities, type DefinitionLookup } from './internal-activities.ts';
+import { trustActivities } from './trust-activities.ts';
 import { TASK_QUEUE } from './config.ts';
 import { WORKFLOWS_PATH } from './bundle.ts';
 import { loadDefinitions } from './definitions.ts';
@@ -33,7 +34,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue ?? TASK_QUEUE,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...catalogActivities(catalog), ...internalActivities(registry) },
+    activities: { ...catalogActivities(catalog), ...internalActivities(registry), ...trustActivities(registry) },
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     maxConcurrentActivityTaskExecutions: 200,
     shutdownGraceTime: '10s',

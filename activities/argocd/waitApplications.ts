@@ -4,6 +4,7 @@ import { defineActivity } from '../define.ts';
 import { kube, type KObject } from '../kubernetes/_client.ts';
 import { httpStatusOf, kubeFailure } from '../kubernetes/_errors.ts';
 import { kName, kNamespace } from '../kubernetes/_objects.ts';
+import { containsCommit, type Contains } from './_ancestry.ts';
 
 // The state of ArgoCD Applications, read from the cluster (the Application custom resources the
 // ArgoCD application controller keeps up to date), through the kubernetes activities' client.
@@ -26,22 +27,29 @@ const Observed = z.object({
   sync: z.string().nullable(),
   health: z.string().nullable(),
   revision: z.string().nullable().describe('status.sync.revision'),
-  deployedAt: z.string().nullable().describe('status.history entry of the revision waited for (or the last one)'),
+  deployedAt: z.string().nullable().describe('status.history entry of the revision waited for, or of the deployed commit containing it (no revision: the last one)'),
   historyId: z.number().nullable(),
   operation: z.string().nullable().describe('operationState phase: message'),
   conditions: z.array(z.string()),
 });
 type Observed = z.infer<typeof Observed>;
 
-function observe(name: string, obj: KObject | undefined, revision: string | undefined): Observed & { done: boolean; failed: boolean } {
+/**
+ * One Application's state against the revision waited for. `containing` holds the other revisions it
+ * reports (sync, operation) that contain that revision (descendants, per git): deployed there, the
+ * revision is deployed too.
+ */
+function observe(name: string, obj: KObject | undefined, revision: string | undefined, containing: ReadonlySet<string> = new Set()): Observed & { done: boolean; failed: boolean } {
   if (!obj) return { name, present: false, sync: null, health: null, revision: null, deployedAt: null, historyId: null, operation: null, conditions: [], done: false, failed: false };
   const st = (obj.status ?? {}) as AppStatus;
   const history = st.history ?? [];
-  const entry = revision ? history.find((h) => h.revision === revision) : history.at(-1);
-  const atRevision = !revision || st.sync?.revision === revision || !!entry;
+  const at = (r: string | undefined) => !!r && (r === revision || containing.has(r));
+  const syncedAt = at(st.sync?.revision);
+  const entry = !revision ? history.at(-1) : (history.find((h) => h.revision === revision) ?? (syncedAt ? history.findLast((h) => h.revision === st.sync?.revision) : undefined));
+  const atRevision = !revision || syncedAt || !!entry;
   const op = st.operationState;
-  const opAtRevision = !revision || op?.syncResult?.revision === revision || st.sync?.revision === revision;
-  const failed = opAtRevision && (op?.phase === 'Failed' || op?.phase === 'Error' || (st.health?.status === 'Degraded' && st.sync?.revision === revision));
+  const opAtRevision = !revision || at(op?.syncResult?.revision) || syncedAt;
+  const failed = opAtRevision && (op?.phase === 'Failed' || op?.phase === 'Error' || (st.health?.status === 'Degraded' && syncedAt));
   return {
     name,
     present: true,
@@ -70,6 +78,16 @@ export function describeApps(apps: Observed[]): string {
     .join('\n');
 }
 
+/** The revisions an Application reports (synced, last operation) that contain `revision`, asked of git only when needed. */
+async function containingRevisions(obj: KObject, revision: string | undefined, contains: Contains | undefined): Promise<Set<string>> {
+  const found = new Set<string>();
+  if (!revision || !contains) return found;
+  const st = (obj.status ?? {}) as AppStatus;
+  const reported = new Set([st.sync?.revision, st.operationState?.syncResult?.revision].filter((r): r is string => !!r && r !== revision));
+  for (const r of reported) if (await contains(r)) found.add(r);
+  return found;
+}
+
 interface Progress {
   startedAt: number;
   deadline: number;
@@ -90,14 +108,20 @@ export default defineActivity({
   name: 'argocd.waitApplications',
   description:
     'Waits until ArgoCD Applications (custom resources in the argocd namespace) report Synced and Healthy, at the ' +
-    'given revision when one is given (status.sync.revision or a status.history entry). A failed sync (operation ' +
-    'Failed/Error, or Degraded at the revision) ends the wait: ArgoSyncFailed (non-retryable), or with onFailure: ' +
+    'given revision when one is given (status.sync.revision or a status.history entry), or at a later commit that ' +
+    'contains it (ancestry checked with git in `repository`: ArgoCD often syncs straight to a newer commit of main). ' +
+    'A failed sync (operation Failed/Error, or Degraded at the revision or a commit containing it) ends the wait: ArgoSyncFailed (non-retryable), or with onFailure: ' +
     'report an output { healthy: false, report } naming each app, its conditions and operation message. Past ' +
     'timeoutSeconds: ArgoSyncTimeout (or the report). A retried attempt keeps the first deadline.',
   input: z.strictObject({
     namespace: kNamespace.default('argocd'),
     applications: z.array(kName).min(1).max(50).describe('Application names'),
     revision: z.string().regex(/^[0-9a-f]{40}$/).optional().describe('The commit that must be deployed'),
+    repository: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('The GitOps git remote the Applications deploy from: a deployed commit containing `revision` counts (without it, only `revision` itself)'),
     timeoutSeconds: z.int().min(1).max(24 * 3600).default(900),
     pollSeconds: z.number().min(0.1).max(60).default(2),
     onFailure: z.enum(['fail', 'report']).default('fail'),
@@ -109,8 +133,9 @@ export default defineActivity({
     outcome: z.enum(['healthy', 'failed', 'timeout']),
     elapsedSeconds: z.number(),
   }),
-  async handler({ namespace, applications, revision, timeoutSeconds, pollSeconds, onFailure }, ctx) {
+  async handler({ namespace, applications, revision, repository, timeoutSeconds, pollSeconds, onFailure }, ctx) {
     const client = kube();
+    const contains = revision && repository ? containsCommit(repository, revision, ctx.signal) : undefined;
     const prior = ctx.heartbeatDetails as Partial<Progress> | undefined;
     const startedAt = typeof prior?.startedAt === 'number' ? prior.startedAt : Date.now();
     const deadline = typeof prior?.deadline === 'number' ? prior.deadline : startedAt + timeoutSeconds * 1000;
@@ -118,13 +143,15 @@ export default defineActivity({
     for (;;) {
       const seen = await Promise.all(
         applications.map(async (name) => {
+          let obj: KObject;
           try {
-            return observe(name, await client.get({ apiVersion: API_VERSION, kind: 'Application', namespace, name }, ctx.signal), revision);
+            obj = await client.get({ apiVersion: API_VERSION, kind: 'Application', namespace, name }, ctx.signal);
           } catch (err) {
             if (httpStatusOf(err) === 404) return observe(name, undefined, revision);
             if (ctx.signal.aborted) throw err;
             throw kubeFailure(err, `get Application ${namespace}/${name}`);
           }
+          return observe(name, obj, revision, await containingRevisions(obj, revision, contains));
         }),
       );
       const apps = seen.map(({ done: _d, failed: _f, ...o }) => o);

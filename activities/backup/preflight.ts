@@ -1,7 +1,8 @@
 // Before a nightly backup touches anything: the bucket exists and accepts a write (a probe object,
 // deleted at once), a VolumeSnapshotClass of the CSI driver exists, and the transit key wrapping the
-// data keys exists and the worker's Vault identity can read it. Problems are returned, not thrown,
-// so the workflow can alert with all of them and stop.
+// data keys exists and the worker's Vault identity (at the worker's VAULT_ADDR) can read it; and the
+// worker knows where the agent's Jobs send their credentials (./_agent-config.ts). Problems are
+// returned, not thrown, so the workflow can alert with all of them and stop.
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
@@ -9,6 +10,7 @@ import { kube } from '../kubernetes/_client.ts';
 import { kubeFailure } from '../kubernetes/_errors.ts';
 import { SNAPSHOT_API_VERSION } from '../kubernetes/builders/backup.ts';
 import { storage } from '../gcs/_storage.ts';
+import { agentConfig, workerVaultAddress } from './_agent-config.ts';
 
 /** The worker's Vault token: VAULT_TOKEN, else the file named by VAULT_TOKEN_FILE. */
 export function workerVaultToken(env = process.env): string | undefined {
@@ -53,10 +55,13 @@ async function checkSnapshotClass(driver: string, wanted: string | undefined, si
   }
 }
 
-async function checkTransitKey(address: string, mount: string, key: string, signal: AbortSignal): Promise<string[]> {
+async function checkTransitKey(mount: string, key: string, signal: AbortSignal): Promise<string[]> {
+  // The worker's token goes only to the worker's Vault (VAULT_ADDR), never to an address of the run.
+  const address = workerVaultAddress();
+  if (!address) return ['the worker has no Vault address (VAULT_ADDR) to check the transit key'];
   const token = workerVaultToken();
   if (!token) return ['the worker has no Vault token (VAULT_TOKEN or VAULT_TOKEN_FILE) to check the transit key'];
-  const url = `${address.replace(/\/+$/, '')}/v1/${mount}/keys/${encodeURIComponent(key)}`;
+  const url = `${address}/v1/${mount}/keys/${encodeURIComponent(key)}`;
   try {
     const res = await fetch(url, { headers: { 'X-Vault-Token': token }, signal: AbortSignal.any([signal, AbortSignal.timeout(15_000)]) });
     if (res.ok) return [];
@@ -77,7 +82,7 @@ export default defineActivity({
     bucket: z.string().min(3),
     driver: z.string().default('io.openebs.csi-mayastor'),
     snapshotClass: z.string().default('').describe('a given class (default, empty: the default class of the driver, else the first)'),
-    vault: z.strictObject({ address: z.string().url(), transitKey: z.string().min(1), transitMount: z.string().default('transit') }),
+    vault: z.strictObject({ transitKey: z.string().min(1), transitMount: z.string().default('transit') }),
   }),
   output: z.object({ ok: z.boolean(), problems: z.array(z.string()), snapshotClass: z.string() }),
   async handler({ bucket, driver, snapshotClass, vault }, ctx) {
@@ -85,9 +90,15 @@ export default defineActivity({
     const [bucketProblems, snap, keyProblems] = await Promise.all([
       checkBucket(bucket, probe),
       checkSnapshotClass(driver, snapshotClass || undefined, ctx.signal),
-      checkTransitKey(vault.address, vault.transitMount, vault.transitKey, ctx.signal),
+      checkTransitKey(vault.transitMount, vault.transitKey, ctx.signal),
     ]);
-    const problems = [...bucketProblems, ...snap.problems, ...keyProblems];
+    const configProblems: string[] = [];
+    try {
+      agentConfig();
+    } catch (err) {
+      configProblems.push((err as Error).message);
+    }
+    const problems = [...configProblems, ...bucketProblems, ...snap.problems, ...keyProblems];
     if (problems.length) ctx.log.warn(`backup preflight failed: ${problems.join('; ')}`);
     return { ok: problems.length === 0, problems, snapshotClass: snap.name ?? '' };
   },

@@ -8,6 +8,7 @@ import { defineActivity } from '../define.ts';
 import { readManifest } from '../gcs/_storage.ts';
 import { kName, kNamespace } from '../kubernetes/_objects.ts';
 import { backupNames } from '../kubernetes/builders/backup.ts';
+import { agentConfig } from './_agent-config.ts';
 import { runAgentJob } from './_job.ts';
 import { Agent, VaultRef, restoreArgs } from './_params.ts';
 
@@ -32,15 +33,15 @@ export default defineActivity({
     restored: z.object({ fileCount: z.int().optional(), size: z.int().optional() }),
   }),
   async handler({ run, bucket, manifest, namespace, pvc, agent, vault }, ctx) {
+    const config = agentConfig(); // before anything: a worker without it fails the step at once
     const m = await readManifest(bucket, manifest);
     const names = backupNames(run, namespace, pvc);
     const job = await runAgentJob(
       {
         namespace,
         labels: names.labels,
-        image: agent.image,
-        command: agent.command,
-        args: restoreArgs({ bucket, manifest, agent, vault }),
+        image: config.image,
+        args: restoreArgs({ bucket, manifest, agent, vault, config }),
         claim: pvc,
         readOnly: false,
         serviceAccount: agent.serviceAccount,

@@ -9,6 +9,7 @@ import { classified } from '../kubernetes/_errors.ts';
 import { kName, kNamespace } from '../kubernetes/_objects.ts';
 import { backupNames, SNAPSHOT_API_VERSION } from '../kubernetes/builders/backup.ts';
 import { MANIFEST_FILE, volumePrefix } from '../gcs/_storage.ts';
+import { agentConfig } from './_agent-config.ts';
 import { runAgentJob } from './_job.ts';
 import { Agent, VaultRef, backupArgs, compactTime } from './_params.ts';
 
@@ -33,6 +34,7 @@ export default defineActivity({
     manifest: z.string().describe('object name of manifest.json'),
   }),
   async handler({ run, namespace, pvc, bucket, prefix, agent, vault }, ctx) {
+    const config = agentConfig(); // before anything: a worker without it fails the step at once
     const names = backupNames(run, namespace, pvc);
     const snap = await classified(`get VolumeSnapshot ${namespace}/${names.snapshot}`, ctx.signal, () =>
       kube().get({ apiVersion: SNAPSHOT_API_VERSION, kind: 'VolumeSnapshot', namespace, name: names.snapshot }, ctx.signal),
@@ -44,9 +46,8 @@ export default defineActivity({
       {
         namespace,
         labels: names.labels,
-        image: agent.image,
-        command: agent.command,
-        args: backupArgs({ bucket, prefix: objectPrefix, namespace, pvc, snapshot: names.snapshot, snapshotTime, agent, vault }),
+        image: config.image,
+        args: backupArgs({ bucket, prefix: objectPrefix, namespace, pvc, snapshot: names.snapshot, snapshotTime, agent, vault, config }),
         claim: names.temporaryClaim,
         readOnly: true,
         serviceAccount: agent.serviceAccount,

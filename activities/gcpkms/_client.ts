@@ -1,29 +1,51 @@
 // A small client of the Cloud KMS REST API v1 (https://cloud.google.com/kms/docs/reference/rest):
-// key rings and crypto keys (get, create), :testIamPermissions, :encrypt and :decrypt. The base URL
-// is part of the key reference (tests point it at a local server speaking the same wire format).
+// key rings and crypto keys (get, create), :testIamPermissions, :encrypt and :decrypt.
 //
-// Credentials (worker environment), never inputs or outputs:
-//   CEDILLE_GCP_TOKEN or CEDILLE_GCP_TOKEN_FILE  an OAuth2 access token (Bearer), or else
-//   the GCE/GKE metadata server's token of the default service account (when running on GCP).
-// A key reference may name another variable (`tokenEnv`) so the seal's identity, not the admin's,
-// is the one the preflight checks.
+// Where the calls go and with which credential is worker configuration only, never an input: a run's
+// input that could name the endpoint or the variable holding the token could send the worker's
+// bearer token (or any of its environment variables) to any URL. Worker environment:
+//   CEDILLE_GCP_KMS_ENDPOINT  Cloud KMS base URL, default https://cloudkms.googleapis.com (tests: a
+//                             local server speaking the same wire format)
+//   CEDILLE_GCP_TOKEN or CEDILLE_GCP_TOKEN_FILE  an OAuth2 access token (Bearer), or else the GCE/GKE
+//                             metadata server's token of the default service account (on GCP).
+// That identity is the one the preflight checks: give the worker the seal's identity (or one with
+// the same roles on the key).
 import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 
 export const DEFAULT_KMS_ENDPOINT = 'https://cloudkms.googleapis.com';
 
+/** Fields older key references carried, now worker configuration: refused by name, never ignored. */
+const MOVED_TO_WORKER_CONFIG: Record<string, string> = {
+  endpoint: 'the KMS endpoint is worker configuration (CEDILLE_GCP_KMS_ENDPOINT), not an input',
+  tokenEnv: 'the KMS token is worker configuration (CEDILLE_GCP_TOKEN_FILE or CEDILLE_GCP_TOKEN), not an input',
+};
+
 const id = z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'letters, digits, _ and - (1-63)');
 
-export const KmsKeyRef = z.strictObject({
-  endpoint: z.url().default(DEFAULT_KMS_ENDPOINT).describe('Cloud KMS base URL (tests: a local server)'),
-  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id'),
-  location: z.string().regex(/^[a-z0-9-]+$/).describe('e.g. northamerica-northeast1 or global'),
-  keyRing: id,
-  cryptoKey: id,
-  tokenEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional().describe('Worker environment variable holding the access token (default CEDILLE_GCP_TOKEN)'),
-});
+export const KmsKeyRef = z.strictObject(
+  {
+    project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a GCP project id'),
+    location: z.string().regex(/^[a-z0-9-]+$/).describe('e.g. northamerica-northeast1 or global'),
+    keyRing: id,
+    cryptoKey: id,
+  },
+  {
+    error: (iss) =>
+      iss.code === 'unrecognized_keys' ? iss.keys.map((k) => `${k}: ${MOVED_TO_WORKER_CONFIG[k] ?? 'unknown field of a KMS key reference'}`).join('; ') : undefined,
+  },
+);
 export type KmsKeyRef = z.output<typeof KmsKeyRef>;
+
+/** The Cloud KMS base URL of the worker (CEDILLE_GCP_KMS_ENDPOINT, default Google's). */
+export function kmsEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  const raw = env.CEDILLE_GCP_KMS_ENDPOINT?.trim() || DEFAULT_KMS_ENDPOINT;
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
+    throw ApplicationFailure.create({ message: `gcpkms: CEDILLE_GCP_KMS_ENDPOINT=${raw} is not an http(s) URL`, type: 'KmsConfigInvalid', nonRetryable: true });
+  }
+  return raw.replace(/\/+$/, '');
+}
 
 export const keyRingName = (k: KmsKeyRef) => `projects/${k.project}/locations/${k.location}/keyRings/${k.keyRing}`;
 export const cryptoKeyName = (k: KmsKeyRef) => `${keyRingName(k)}/cryptoKeys/${k.cryptoKey}`;
@@ -35,11 +57,8 @@ export const SEAL_PERMISSIONS = [
   'cloudkms.cryptoKeys.get',
 ] as const;
 
-async function accessToken(k: KmsKeyRef, signal?: AbortSignal): Promise<string> {
+async function accessToken(signal?: AbortSignal): Promise<string> {
   const env = process.env;
-  const named = k.tokenEnv ? env[k.tokenEnv] : undefined;
-  if (named) return named.trim();
-  if (k.tokenEnv) throw ApplicationFailure.create({ message: `gcpkms: the worker has no ${k.tokenEnv} (access token)`, type: 'KmsCredentialsMissing', nonRetryable: true });
   if (env.CEDILLE_GCP_TOKEN) return env.CEDILLE_GCP_TOKEN.trim();
   if (env.CEDILLE_GCP_TOKEN_FILE) return readFileSync(env.CEDILLE_GCP_TOKEN_FILE, 'utf8').trim();
   try {
@@ -60,15 +79,16 @@ export interface KmsResponse<T> {
 }
 
 /** One REST call; 404 is returned (callers decide), other errors become classified failures. */
-export async function kmsCall<T>(k: KmsKeyRef, method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<KmsResponse<T> | { status: 404; body: undefined }> {
-  const url = `${k.endpoint.replace(/\/+$/, '')}/v1/${path}`;
+export async function kmsCall<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<KmsResponse<T> | { status: 404; body: undefined }> {
+  const url = `${kmsEndpoint()}/v1/${path}`;
   const what = `${method} ${path.replace(/\?.*$/, '')}`;
   let res: Response;
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${await accessToken(k, signal)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${await accessToken(signal)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      redirect: 'error', // the bearer token goes to the configured endpoint and nowhere else
       ...(signal ? { signal } : {}),
     });
   } catch (err) {
@@ -94,13 +114,13 @@ export async function kmsCall<T>(k: KmsKeyRef, method: 'GET' | 'POST', path: str
 
 /** Permissions of `permissions` the caller holds on `resource` (a key ring or crypto key name). */
 export async function testIamPermissions(k: KmsKeyRef, resource: string, permissions: readonly string[], signal?: AbortSignal): Promise<string[] | undefined> {
-  const res = await kmsCall<{ permissions?: string[] }>(k, 'POST', `${resource}:testIamPermissions`, { permissions }, signal);
+  const res = await kmsCall<{ permissions?: string[] }>('POST', `${resource}:testIamPermissions`, { permissions }, signal);
   return res.status === 404 ? undefined : (res.body?.permissions ?? []);
 }
 
 /** Encrypts with the crypto key's primary version; `aad` binds the ciphertext to where it is stored. */
 export async function kmsEncrypt(k: KmsKeyRef, plaintext: Buffer, aad: string, signal?: AbortSignal): Promise<Buffer> {
-  const res = await kmsCall<{ ciphertext: string }>(k, 'POST', `${cryptoKeyName(k)}:encrypt`, {
+  const res = await kmsCall<{ ciphertext: string }>('POST', `${cryptoKeyName(k)}:encrypt`, {
     plaintext: plaintext.toString('base64'),
     additionalAuthenticatedData: Buffer.from(aad).toString('base64'),
   }, signal);
@@ -109,7 +129,7 @@ export async function kmsEncrypt(k: KmsKeyRef, plaintext: Buffer, aad: string, s
 }
 
 export async function kmsDecrypt(k: KmsKeyRef, ciphertext: Buffer, aad: string, signal?: AbortSignal): Promise<Buffer> {
-  const res = await kmsCall<{ plaintext: string }>(k, 'POST', `${cryptoKeyName(k)}:decrypt`, {
+  const res = await kmsCall<{ plaintext: string }>('POST', `${cryptoKeyName(k)}:decrypt`, {
     ciphertext: ciphertext.toString('base64'),
     additionalAuthenticatedData: Buffer.from(aad).toString('base64'),
   }, signal);

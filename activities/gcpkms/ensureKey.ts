@@ -5,10 +5,10 @@ import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { KmsKeyRef, cryptoKeyName, kmsCall, keyRingName } from './_client.ts';
 
-async function getOrCreate(key: KmsKeyRef, name: string, parent: string, collection: string, idParam: string, id: string, body: unknown, signal: AbortSignal): Promise<boolean> {
-  if ((await kmsCall(key, 'GET', name, undefined, signal)).status !== 404) return false;
+async function getOrCreate(name: string, parent: string, collection: string, idParam: string, id: string, body: unknown, signal: AbortSignal): Promise<boolean> {
+  if ((await kmsCall('GET', name, undefined, signal)).status !== 404) return false;
   try {
-    await kmsCall(key, 'POST', `${parent}/${collection}?${idParam}=${encodeURIComponent(id)}`, body, signal);
+    await kmsCall('POST', `${parent}/${collection}?${idParam}=${encodeURIComponent(id)}`, body, signal);
     return true;
   } catch (err) {
     if ((err as { type?: string }).type === 'KmsConflict') return false;
@@ -23,8 +23,8 @@ export default defineActivity({
   output: z.object({ keyRing: z.string(), cryptoKey: z.string(), createdKeyRing: z.boolean(), createdCryptoKey: z.boolean() }),
   async handler({ key }, ctx) {
     const parent = `projects/${key.project}/locations/${key.location}`;
-    const createdKeyRing = await getOrCreate(key, keyRingName(key), parent, 'keyRings', 'keyRingId', key.keyRing, {}, ctx.signal);
-    const createdCryptoKey = await getOrCreate(key, cryptoKeyName(key), keyRingName(key), 'cryptoKeys', 'cryptoKeyId', key.cryptoKey, {
+    const createdKeyRing = await getOrCreate(keyRingName(key), parent, 'keyRings', 'keyRingId', key.keyRing, {}, ctx.signal);
+    const createdCryptoKey = await getOrCreate(cryptoKeyName(key), keyRingName(key), 'cryptoKeys', 'cryptoKeyId', key.cryptoKey, {
       purpose: 'ENCRYPT_DECRYPT',
       versionTemplate: { algorithm: 'GOOGLE_SYMMETRIC_ENCRYPTION', protectionLevel: 'SOFTWARE' },
     }, ctx.signal);

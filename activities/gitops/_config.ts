@@ -3,6 +3,9 @@
 //
 // repository: https://github.com/ClubCedille/Plateforme-Cedille.git   # the remote the git.* activities write
 // repoURL: https://github.com/ClubCedille/Plateforme-Cedille           # what ArgoCD Applications point at (default: repository)
+// github: ClubCedille/Plateforme-Cedille  # owner/name for the pull requests (default: from a github.com repository)
+// repositories:                           # more repositories a run may choose by name (the one above is "default")
+//   sandbox: { repository: https://github.com/ClubCedille/Plateforme-Sandbox.git }
 // allowedDomains: [cedille.club]          # app hostnames must be subdomains of one of these
 // argocd: { namespace: argocd, project: default, server: https://kubernetes.default.svc, syncWave: "2", automated: true }
 // ingress: { className: contour, clusterIssuer: letsencrypt-prod }
@@ -19,9 +22,24 @@ const Resources = z.strictObject({
   limits: z.strictObject({ cpu: z.string().optional(), memory: z.string().optional() }).optional(),
 });
 
+/** A repository name: what a run's input may say (never a URL: the worker's configuration decides where git and GitHub calls go). */
+export const REPOSITORY_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const GITHUB_REPOSITORY = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** One GitOps repository: the git remote, what Applications point at, its owner/name on GitHub. */
+const RepositoryEntry = z.strictObject({
+  repository: z.string().min(1),
+  repoURL: z.string().min(1).optional(),
+  github: z.string().regex(GITHUB_REPOSITORY, 'owner/name').optional(),
+});
+
 export const GitOpsConfig = z.strictObject({
   repository: z.string().min(1).optional(),
   repoURL: z.string().min(1).optional(),
+  github: z.string().regex(GITHUB_REPOSITORY, 'owner/name').optional(),
+  repositories: z
+    .record(z.string().regex(REPOSITORY_NAME, 'a repository name is a DNS-1123 label').refine((n) => n !== 'default', '"default" is the top-level repository'), RepositoryEntry)
+    .default({}),
   allowedDomains: z.array(z.string().min(1)).default(['cedille.club']),
   argocd: z
     .strictObject({

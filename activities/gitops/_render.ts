@@ -13,7 +13,8 @@
 // The platform's example also has a dns.yaml (Crossplane RecordSet) per environment; DNS is not
 // rendered here (see docs/GITOPS.md).
 import { stringify } from 'yaml';
-import { PLATFORM_REPO_URL, type Environment, type GitOpsConfig } from './_config.ts';
+import { type Environment, type GitOpsConfig } from './_config.ts';
+import { defaultRepoURL } from './_repositories.ts';
 import { argoAppEntry } from './_kustomization.ts';
 import { environmentsOf, type AppRequest, type ResourcesSpec } from './_request.ts';
 
@@ -56,7 +57,7 @@ function contactsText(req: AppRequest): string {
   return req.contacts.map((c) => [c.name, c.email ? `<${c.email}>` : '', c.github ? `(@${c.github})` : ''].filter(Boolean).join(' ')).join(', ');
 }
 
-export function renderApp(req: AppRequest, config: GitOpsConfig, repoURL = config.repoURL ?? (config.repository && /^https:\/\//.test(config.repository) ? config.repository.replace(/\.git$/, '') : PLATFORM_REPO_URL)): RenderedApp {
+export function renderApp(req: AppRequest, config: GitOpsConfig, repoURL = config.repoURL ?? defaultRepoURL(config.repository)): RenderedApp {
   const app = req.app;
   const appPath = `apps/${app}`;
   const environments = environmentsOf(req);

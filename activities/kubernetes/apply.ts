@@ -26,6 +26,7 @@ export default defineActivity({
       const obj = { ...raw, metadata: namespace && !metadata.namespace ? { ...metadata, namespace } : metadata } as KObject;
       const what = `apply ${describeRef({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name })}`;
       const { object, created } = await classified(what, ctx.signal, () => client.apply(obj, { force, signal: ctx.signal }));
+      // A summary only, never the object the server returns (a Secret's values would reach history).
       objects.push({ ...summary(object), created });
       ctx.heartbeat({ applied: i + 1, of: manifests.length });
     }

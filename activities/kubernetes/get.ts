@@ -3,10 +3,12 @@ import { defineActivity } from '../define.ts';
 import { kube } from './_client.ts';
 import { classified, httpStatusOf } from './_errors.ts';
 import { describeRef, kName, objectRef, trimmed } from './_objects.ts';
+import { redacted } from './_redact.ts';
 
 export default defineActivity({
   name: 'kubernetes.get',
-  description: 'Reads one object (without managedFields). Absent: NotFound (non-retryable) unless allowAbsent, then found: false.',
+  description:
+    'Reads one object (without managedFields; a Secret without its values, keys kept). Absent: NotFound (non-retryable) unless allowAbsent, then found: false.',
   input: z.strictObject({ ...objectRef, name: kName, allowAbsent: z.boolean().default(false) }),
   output: z.object({ found: z.boolean(), object: z.record(z.string(), z.unknown()).nullable() }),
   async handler({ allowAbsent, ...ref }, ctx) {
@@ -19,6 +21,6 @@ export default defineActivity({
         throw err;
       }
     });
-    return { found: Boolean(object), object: object ? trimmed(object) : null };
+    return { found: Boolean(object), object: object ? redacted(trimmed(object)) : null };
   },
 });

@@ -3,12 +3,13 @@ import { defineActivity } from '../define.ts';
 import { kube, type KObject } from './_client.ts';
 import { classified } from './_errors.ts';
 import { describeRef, objectRef, trimmed } from './_objects.ts';
+import { redacted } from './_redact.ts';
 
 export default defineActivity({
   name: 'kubernetes.list',
   description:
     'Lists objects of a kind (in a namespace, or all namespaces when none is given for a namespaced kind), by label and ' +
-    'field selectors; items without managedFields, at most maxItems (truncated says when more exist).',
+    'field selectors; items without managedFields (Secrets without their values, keys kept), at most maxItems (truncated says when more exist).',
   input: z.strictObject({
     ...objectRef,
     labelSelector: z.string().optional().describe('e.g. app=workspace,course in (log100)'),
@@ -26,7 +27,7 @@ export default defineActivity({
         client.list(apiVersion, kind, { namespace, labelSelector, fieldSelector, limit: Math.min(500, maxItems - items.length), continue: token, signal: ctx.signal }),
       );
       // List items carry no apiVersion/kind of their own.
-      for (const item of page.items) items.push(trimmed({ ...item, apiVersion, kind }));
+      for (const item of page.items) items.push(redacted(trimmed({ ...item, apiVersion, kind })));
       token = page.metadata?.continue || undefined;
       if (token && items.length >= maxItems) {
         truncated = true;

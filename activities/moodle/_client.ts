@@ -48,10 +48,16 @@ export async function moodleCall<T>(opts: MoodleClientOptions, wsfunction: strin
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
       body,
+      // The token is in the body: a 307/308 would re-send it to wherever the site points. Never follow.
+      redirect: 'manual',
       signal: AbortSignal.any([AbortSignal.timeout(opts.timeoutMs ?? 30_000), ...(opts.signal ? [opts.signal] : [])]),
     });
   } catch (err) {
     throw ApplicationFailure.retryable(`Moodle ${wsfunction}: ${(err as Error).message}`, 'MoodleUnavailable');
+  }
+  if (res.status >= 300 && res.status < 400) {
+    const to = res.headers.get('location') ?? '(no location)';
+    throw ApplicationFailure.nonRetryable(`Moodle ${wsfunction}: ${endpoint.origin} answered HTTP ${res.status} to ${to.slice(0, 200)}; redirects are not followed (the token would go with them): set CEDILLE_MOODLE_URL to the site's final address`, 'MoodleError');
   }
   const text = await res.text();
   if (res.status >= 500 || res.status === 429) throw ApplicationFailure.retryable(`Moodle ${wsfunction}: HTTP ${res.status}`, 'MoodleUnavailable');

@@ -62,6 +62,9 @@ export async function postDiscord(ref: string, message: DiscordMessage, signal: 
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify(message),
+        // Never re-posted elsewhere: the message may hold a personal approval link (a credential), and
+        // Discord webhooks do not redirect. A 3xx is a refusal below.
+        redirect: 'manual',
         signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]),
       });
     } catch (err) {

@@ -23,14 +23,20 @@ import { z } from 'zod';
 import { dataDir } from '../../infra/tools/paths.ts';
 import { SecretRefString } from '../_secrets.ts';
 import { clubTarget, loadClubs } from '../incidents/_clubs.ts';
+import { MIN_SECRET_BYTES, strongSecret } from '../../api/links/secret.ts';
 
 const HttpUrl = z.url({ protocol: /^https?$/ });
 /** A webhook URL holds the webhook's token: inline, or by Vault reference. */
 const Webhook = z.union([HttpUrl, SecretRefString]);
 
 export const DirectoryEntry = z.strictObject({
-  /** Stable id: the approver id recorded in the workflow (use the person's OIDC subject if they also use the API). */
+  /** Id of the entry: what definitions and notices address (`to: [edith]`). */
   id: z.string().min(1),
+  /**
+   * The person's subject at the identity provider (OIDC `sub`, or a static token's subject): who
+   * their links answer as, so one person is one approver however they answer. Required.
+   */
+  subject: z.string().min(1, 'required: the identity provider subject this person answers as'),
   name: z.string().min(1),
   email: z.email().optional(),
   discord: z
@@ -70,7 +76,7 @@ export const NotifyConfig = z.strictObject({
     })
     .optional(),
   publicUrl: HttpUrl.optional(),
-  linkSecret: z.string().min(16).optional(),
+  linkSecret: z.string().refine((v) => Buffer.byteLength(v) >= MIN_SECRET_BYTES, `must be at least ${MIN_SECRET_BYTES} bytes`).optional(),
   linkSecretFile: z.string().optional(),
   /** Time zone deadlines are written in (people read them; the API keeps UTC). */
   timeZone: z.string().default('America/Toronto'),
@@ -91,16 +97,27 @@ function readSecret(file: string): string {
 }
 
 function defaultLinkSecret(env: NodeJS.ProcessEnv): string | undefined {
+  const file = join(dataDir(env), 'link-secret');
+  let secret: string;
   try {
-    return readSecret(join(dataDir(env), 'link-secret')) || undefined;
+    secret = readSecret(file);
   } catch {
     return undefined;
   }
+  return secret ? strongSecret(secret, `link secret file ${file}`) : undefined;
 }
 
-/** The approver directory entry of `id`, if any. */
-export function person(config: NotifyConfig, id: string): DirectoryEntry | undefined {
-  return config.directory.find((p) => p.id === id);
+/** The link secret: CEDILLE_LINK_SECRET, then the file's, then the data dir's; at least 32 bytes, whichever. */
+function linkSecret(env: NodeJS.ProcessEnv, c: NotifyConfig, file: string): string | undefined {
+  if (env.CEDILLE_LINK_SECRET) return strongSecret(env.CEDILLE_LINK_SECRET, 'CEDILLE_LINK_SECRET');
+  if (c.linkSecret) return c.linkSecret;
+  if (c.linkSecretFile) return strongSecret(readSecret(c.linkSecretFile), `CEDILLE_NOTIFY_CONFIG ${file}: linkSecretFile ${c.linkSecretFile}`);
+  return defaultLinkSecret(env);
+}
+
+/** The approver directory entry of the person whose identity-provider subject is `subject`, if any. */
+export function person(config: NotifyConfig, subject: string): DirectoryEntry | undefined {
+  return config.directory.find((p) => p.subject === subject);
 }
 
 /**
@@ -116,7 +133,7 @@ function withClubChannels(c: NotifyConfig, env: NodeJS.ProcessEnv): NotifyConfig
   for (const club of clubs) {
     const target = clubTarget(club.id);
     if (club.discord && !groups[target]) groups[target] = club.discord;
-    if (club.email && !directory.some((p) => p.id === target)) directory.push({ id: target, name: club.name, email: club.email, groups: [target] });
+    if (club.email && !directory.some((p) => p.id === target)) directory.push({ id: target, subject: target, name: club.name, email: club.email, groups: [target] });
   }
   return { ...c, directory, discord: { ...c.discord, groups } };
 }
@@ -144,11 +161,15 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): LoadedNo
   }
   const c = withClubChannels(parsed.data, env);
   const ids = new Set<string>();
+  const subjects = new Set<string>();
   for (const p of c.directory) {
     if (ids.has(p.id)) throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: directory: duplicate id ${p.id}`);
+    // Two entries of one subject would let one person hold two sets of links.
+    if (subjects.has(p.subject)) throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: directory: entry ${p.id}: subject ${p.subject} belongs to another entry`);
     ids.add(p.id);
+    subjects.add(p.subject);
   }
-  const secret = env.CEDILLE_LINK_SECRET || c.linkSecret || (c.linkSecretFile ? readSecret(c.linkSecretFile) : undefined) || defaultLinkSecret(env);
+  const secret = linkSecret(env, c, file);
   const publicUrl = (env.API_PUBLIC_URL || c.publicUrl || `http://${env.API_HOST || '127.0.0.1'}:${env.API_PORT || 3000}`).replace(/\/+$/, '');
   const smtpPass = c.smtp?.auth?.pass ?? (c.smtp?.auth?.passFile ? readSecret(c.smtp.auth.passFile) : undefined);
   const config: LoadedNotifyConfig = { ...c, link: { publicUrl, secret }, smtpPass, file };

@@ -37,7 +37,9 @@ const ApprovalRef = z.strictObject({
   title: z.string(),
   groups: z.array(z.string()),
   deadline: z.string().describe('RFC 3339: the links expire then'),
+  /** The run's verified initiator and the others who may not approve it: they get no link, no request. */
   initiator: z.string().optional(),
+  excluded: z.array(z.string()).optional(),
 });
 
 const Channel = z.enum(['log', 'email', 'discord']);
@@ -129,13 +131,16 @@ function plan(input: Input, config: LoadedNotifyConfig, ctx: Pick<ActivityContex
   const expSec = a ? Math.floor(Date.parse(a.deadline) / 1000) : NaN;
 
   for (const { person, direct, viaWebhook } of reached.values()) {
-    if (a?.initiator && person.id === a.initiator) {
+    if (a && (person.subject === a.initiator || a.excluded?.includes(person.subject))) {
       skipped.push({ to: person.id, reason: 'started this run (four-eyes: no approval link, no request)' });
       continue;
     }
     let link: string | undefined;
     if (a && person.groups.some((g) => a.groups.includes(g)) && config.link.secret && Number.isFinite(expSec)) {
-      const token = signLink({ workflowId: a.workflowId, stepId: a.stepId, approver: person.id, exp: expSec, nonce: linkNonce(ctx.idempotencyKey, person.id, a.stepId) }, config.link.secret);
+      const token = signLink(
+        { workflowId: a.workflowId, stepId: a.stepId, approver: person.subject, groups: person.groups, exp: expSec, nonce: linkNonce(ctx.idempotencyKey, person.subject, a.stepId) },
+        config.link.secret,
+      );
       link = linkUrl(config.link.publicUrl, token);
     }
     let channels = 0;
@@ -163,7 +168,7 @@ function plan(input: Input, config: LoadedNotifyConfig, ctx: Pick<ActivityContex
   }
 
   for (const [webhook, groups] of webhookGroups) {
-    const members = groups.flatMap((g) => groupMembers.get(g) ?? []).filter((m) => m.id !== a?.initiator);
+    const members = groups.flatMap((g) => groupMembers.get(g) ?? []).filter((m) => !a || (m.subject !== a.initiator && !a.excluded?.includes(m.subject)));
     const message: DiscordMessage = discordGroup(notice, groups, members);
     const label = groups.join(',');
     deliveries.push({ key: `discord-group:${label}`, to: label, channel: 'discord', send: () => postDiscord(webhook, message, ctx.signal) });

@@ -1,20 +1,22 @@
 // A class roster, from an uploaded CSV or from Moodle, checked before anything is provisioned:
 // every row is either accepted (trimmed, Unicode-normalised, e-mail lower-cased) or rejected with
-// the row and the field that is wrong. Duplicates keep their first occurrence. An empty class is an
-// error, never a run that provisions nothing and says nothing.
+// the row and the field that is wrong. Ids and usernames must follow the identifier rule
+// (identifier.ts): they name the student's namespace. Duplicates (same id, e-mail or namespace) keep
+// their first occurrence. An empty class is an error, never a run that provisions nothing and says nothing.
 import { z } from 'zod';
 import { parse } from 'csv-parse/sync';
 import { ApplicationFailure } from '@temporalio/common';
 import { defineActivity } from '../define.ts';
 import { RosterStudent } from '../moodle/roster.ts';
+import { Identifier, identifierProblem } from './identifier.ts';
 
 export const MAX_ROSTER = 20_000;
 
 export const Student = z.object({
-  id: z.string(),
+  id: Identifier,
   name: z.string(),
   email: z.string(),
-  username: z.string().optional(),
+  username: Identifier.optional(),
 });
 export type Student = z.infer<typeof Student>;
 
@@ -34,6 +36,8 @@ const fold = (s: string) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCas
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 // Control characters and the Unicode replacement character (a file read with the wrong encoding).
 const BAD_CHARS = /[\p{Cc}\uFFFD]/u;
+/** A value quoted for a message, cut short: a hostile value must not make the report huge. */
+const quoted = (value: string) => `'${value.length > 40 ? `${value.slice(0, 40)}…` : value}'`;
 
 function fromCsv(csv: string): z.infer<typeof RosterStudent>[] {
   let records: string[][];
@@ -73,16 +77,29 @@ export function checkRoster(rows: z.infer<typeof RosterStudent>[], firstRow: num
       }
     }
     if (!fields.email) return void problems.push({ row, field: 'email', message: 'missing e-mail' });
+    if (fields.email.length > 254) return void problems.push({ row, field: 'email', message: `${quoted(fields.email)} is ${fields.email.length} characters long; an e-mail address has at most 254` });
     if (!EMAIL.test(fields.email)) return void problems.push({ row, field: 'email', message: `'${fields.email}' is not an e-mail address` });
-    const id = (raw.id || raw.username || fields.email.split('@')[0]!).normalize('NFC').trim();
-    for (const key of [`id:${id.toLowerCase()}`, `email:${fields.email}`]) {
-      const first = seen.get(key);
-      if (first !== undefined) return void problems.push({ row, field: key.startsWith('id') ? 'id' : 'email', message: `duplicate of row ${first}` });
+    const username = raw.username?.normalize('NFC').trim() || undefined;
+    const idField = raw.id ? 'id' : username ? 'username' : 'email';
+    const id = (raw.id || username || fields.email.split('@')[0]!).normalize('NFC').trim();
+    if (username) {
+      const problem = identifierProblem(username);
+      if (problem) return void problems.push({ row, field: 'username', message: `${quoted(username)} ${problem}` });
     }
-    seen.set(`id:${id.toLowerCase()}`, row);
-    seen.set(`email:${fields.email}`, row);
+    const idProblem = identifierProblem(id);
+    if (idProblem) {
+      const what = idField === 'email' ? `the e-mail's local part ${quoted(id)} (the student's id when there is neither id nor username)` : quoted(id);
+      return void problems.push({ row, field: idField, message: `${what} ${idProblem}` });
+    }
+    // The namespace is named after the username, else the id (workspaces/_params.ts studentKey).
+    const keys: [string, string][] = [[`id:${id.toLowerCase()}`, 'id'], [`email:${fields.email}`, 'email'], [`ns:${(username ?? id).toLowerCase()}`, username ? 'username' : 'id']];
+    for (const [key, field] of keys) {
+      const first = seen.get(key);
+      if (first !== undefined) return void problems.push({ row, field, message: `duplicate of row ${first}` });
+    }
+    for (const [key] of keys) seen.set(key, row);
     const name = [raw.firstName, raw.lastName].filter(Boolean).join(' ').normalize('NFC').trim() || raw.username || id;
-    students.push({ id, name, email: fields.email, ...(raw.username ? { username: raw.username.normalize('NFC').trim() } : {}) });
+    students.push({ id, name, email: fields.email, ...(username ? { username } : {}) });
   });
   return { students, problems };
 }

@@ -7,6 +7,10 @@
 //            by a run that died before storing: its keys are lost, which must be said, not hidden)
 //   stored   the ciphertexts are in place
 // and `root-revoked` once the bootstrap revoked the root token (its ciphertext is then dropped).
+// `address` binds the material to the Vault it came from: the address is a run input, so without it
+// a run naming Vault's namespace and another address (an http:// server of its own) would receive
+// the decrypted unseal shares and root token. Nothing stored is decrypted for, or rewritten by, a run
+// whose address differs (VaultAddressMismatch).
 import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { kube } from '../kubernetes/_client.ts';
@@ -18,6 +22,8 @@ const A = 'vault.cedille.etsmtl.ca/';
 
 export interface StoredKeys {
   state: 'absent' | 'started' | 'stored';
+  /** The Vault address the material belongs to ('' when absent, or written before addresses were recorded). */
+  address: string;
   rootRevoked: boolean;
   sealType: string;
   shares: number;
@@ -49,6 +55,7 @@ export async function readKeys(ref: VaultRef, signal: AbortSignal): Promise<Stor
   const list = (k: string) => (an[A + k] ? an[A + k]!.split(',') : []);
   return {
     state: !s ? 'absent' : an[A + 'state'] === 'stored' ? 'stored' : 'started',
+    address: an[A + 'address'] ?? '',
     rootRevoked: an[A + 'root-revoked'] === 'true',
     sealType: an[A + 'seal-type'] ?? '',
     shares: Number(an[A + 'shares'] ?? 0),
@@ -61,9 +68,10 @@ export async function readKeys(ref: VaultRef, signal: AbortSignal): Promise<Stor
 }
 
 /** Writes the whole Secret (server-side apply: items no longer listed are removed). */
-export async function writeKeys(ref: VaultRef, keys: Omit<StoredKeys, 'state'> & { state: 'started' | 'stored' }, signal: AbortSignal): Promise<void> {
+export async function writeKeys(ref: VaultRef, keys: Omit<StoredKeys, 'state' | 'address'> & { state: 'started' | 'stored' }, signal: AbortSignal): Promise<void> {
   const annotations: Record<string, string> = {
     [A + 'state']: keys.state,
+    [A + 'address']: ref.address,
     [A + 'kms-key']: cryptoKeyName(ref.kms),
     ...(keys.sealType ? { [A + 'seal-type']: keys.sealType } : {}),
     ...(keys.shares ? { [A + 'shares']: String(keys.shares), [A + 'threshold']: String(keys.threshold) } : {}),
@@ -82,11 +90,32 @@ export async function writeKeys(ref: VaultRef, keys: Omit<StoredKeys, 'state'> &
   await classified(`apply Secret ${ref.namespace}/${ref.keysSecret}`, signal, () => kube().apply(body, { force: true, signal }));
 }
 
+/** Refuses stored material that belongs to another Vault address than the run's (or to none recorded). */
+export function assertSameVault(ref: VaultRef, keys: StoredKeys): void {
+  if (keys.state === 'absent' || keys.address === ref.address) return;
+  const where = `${ref.namespace}/${ref.keysSecret}`;
+  throw ApplicationFailure.create({
+    message: keys.address
+      ? `vault: the init material in ${where} belongs to ${keys.address}; refusing to use it with ${ref.address}`
+      : `vault: ${where} records no Vault address; refusing to use it with ${ref.address} (if that is its Vault: kubectl annotate secret -n ${ref.namespace} ${ref.keysSecret} ${A}address=${ref.address})`,
+    type: 'VaultAddressMismatch',
+    nonRetryable: true,
+  });
+}
+
+/** The stored material, refused when it belongs to another address (see assertSameVault). */
+export async function readBoundKeys(ref: VaultRef, signal: AbortSignal): Promise<StoredKeys> {
+  const keys = await readKeys(ref, signal);
+  assertSameVault(ref, keys);
+  return keys;
+}
+
 export function encryptItem(ref: VaultRef, item: string, plaintext: string, signal: AbortSignal): Promise<Buffer> {
   return kmsEncrypt(ref.kms, Buffer.from(plaintext, 'utf8'), aad(ref, item), signal);
 }
 
 export async function decryptItem(ref: VaultRef, keys: StoredKeys, item: string, signal: AbortSignal): Promise<string> {
+  assertSameVault(ref, keys);
   const ciphertext = keys.data[item];
   if (!ciphertext) throw ApplicationFailure.create({ message: `vault: Secret ${ref.namespace}/${ref.keysSecret} has no ${item}`, type: 'VaultKeysMissing', nonRetryable: true });
   return (await kmsDecrypt(ref.kms, ciphertext, aad(ref, item), signal)).toString('utf8');
@@ -94,7 +123,7 @@ export async function decryptItem(ref: VaultRef, keys: StoredKeys, item: string,
 
 /** The root token, decrypted here; fails clearly when it was revoked or never stored. */
 export async function rootToken(ref: VaultRef, signal: AbortSignal): Promise<string> {
-  const keys = await readKeys(ref, signal);
+  const keys = await readBoundKeys(ref, signal);
   if (keys.rootRevoked) throw ApplicationFailure.create({ message: 'vault: the root token was revoked by the bootstrap; use a token of your own', type: 'VaultRootRevoked', nonRetryable: true });
   if (keys.state !== 'stored') throw ApplicationFailure.create({ message: `vault: no stored init material in ${ref.namespace}/${ref.keysSecret}`, type: 'VaultKeysMissing', nonRetryable: true });
   return decryptItem(ref, keys, 'root-token', signal);

@@ -11,7 +11,7 @@ import * as openpgp from 'openpgp';
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { VaultRef, vaultClient } from './_client.ts';
-import { encryptItem, fingerprint, readKeys, writeKeys, type StoredKeys } from './_keys.ts';
+import { encryptItem, fingerprint, readBoundKeys, readKeys, writeKeys, type StoredKeys } from './_keys.ts';
 
 interface InitResponse {
   keys_base64?: string[];
@@ -48,7 +48,7 @@ const Output = z.object({
   rootRevoked: z.boolean(),
 });
 
-function report(ref: VaultRef, keys: StoredKeys, alreadyInitialized: boolean): z.input<typeof Output> {
+function report(ref: VaultRef, keys: Omit<StoredKeys, 'address'>, alreadyInitialized: boolean): z.input<typeof Output> {
   return {
     initialized: true, alreadyInitialized, sealType: keys.sealType, keysSecret: `${ref.namespace}/${ref.keysSecret}`,
     shares: keys.shares, threshold: keys.threshold, shareFingerprints: keys.shareFingerprints,
@@ -71,7 +71,7 @@ export default defineActivity({
   async handler({ vault: ref, seal, shares, threshold, pgpKeys }, ctx) {
     const client = await vaultClient(ref, ctx.signal);
     const { initialized } = (await client.call<{ initialized: boolean }>('GET', 'sys/init')).body;
-    const stored = await readKeys(ref, ctx.signal);
+    const stored = await readBoundKeys(ref, ctx.signal);
     if (initialized) {
       if (stored.state === 'stored') return report(ref, stored, true);
       // A previous attempt that Temporal gave up on (heartbeat timeout) may still be storing: give it time.

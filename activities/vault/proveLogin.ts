@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { VaultRef, vaultClient } from './_client.ts';
+import { readBoundKeys } from './_keys.ts';
 import { ensureServiceAccount, requestToken } from './_kube.ts';
 import { Probe } from './_probe.ts';
 
@@ -19,6 +20,9 @@ export default defineActivity({
   }),
   output: z.object({ loggedIn: z.literal(true), serviceAccount: z.string(), policies: z.array(z.string()), secretVersion: z.int() }),
   async handler({ vault: ref, kvMount, probe }, ctx) {
+    // The login sends a service account token minted here: only to the Vault this bootstrap initialised.
+    const keys = await readBoundKeys(ref, ctx.signal);
+    if (keys.state === 'absent') throw ApplicationFailure.create({ message: `vault: no init material in ${ref.namespace}/${ref.keysSecret} binds ${ref.address} to this bootstrap`, type: 'VaultKeysMissing', nonRetryable: true });
     const namespace = probe.namespace ?? ref.namespace;
     await ensureServiceAccount(namespace, probe.serviceAccount, ctx.signal);
     const jwt = await requestToken(namespace, probe.serviceAccount, 600, ctx.signal);

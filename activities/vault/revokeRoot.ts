@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { VaultRef, vaultClient } from './_client.ts';
-import { decryptItem, readKeys, writeKeys } from './_keys.ts';
+import { decryptItem, readBoundKeys, writeKeys } from './_keys.ts';
 
 export default defineActivity({
   name: 'vault.revokeRoot',
@@ -13,7 +13,7 @@ export default defineActivity({
   input: z.strictObject({ vault: VaultRef }),
   output: z.object({ revoked: z.literal(true), alreadyRevoked: z.boolean() }),
   async handler({ vault: ref }, ctx) {
-    const keys = await readKeys(ref, ctx.signal);
+    const keys = await readBoundKeys(ref, ctx.signal);
     if (keys.rootRevoked) return { revoked: true as const, alreadyRevoked: true };
     let alreadyRevoked = true;
     if (keys.data['root-token']) {

@@ -6,7 +6,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
 import { defineActivity } from '../define.ts';
 import { VaultRef, sealStatus, vaultClient } from './_client.ts';
-import { decryptItem, readKeys } from './_keys.ts';
+import { decryptItem, readBoundKeys } from './_keys.ts';
 
 export default defineActivity({
   name: 'vault.unseal',
@@ -19,7 +19,7 @@ export default defineActivity({
     if (!status.initialized) throw ApplicationFailure.create({ message: `vault: ${ref.address} is not initialised`, type: 'VaultNotInitialized', nonRetryable: true });
     if (!status.sealed) return { sealed: false as const, unsealedNow: false, sealType: status.type, sharesSubmitted: 0 };
     if (status.type === 'shamir') {
-      const keys = await readKeys(ref, ctx.signal);
+      const keys = await readBoundKeys(ref, ctx.signal);
       let submitted = 0;
       for (let i = 0; i < keys.shares && status.sealed; i++) {
         const share = await decryptItem(ref, keys, `share-${i}`, ctx.signal);

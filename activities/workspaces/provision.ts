@@ -3,10 +3,12 @@
 // TLS Ingress, and the student's RoleBinding. Idempotent; the workflow owns these objects, so it
 // takes back fields changed by hand (force), e.g. a workspace scaled to zero when the student left.
 import { z } from 'zod';
+import { ApplicationFailure } from '@temporalio/common';
 import { defineActivity } from '../define.ts';
 import { kube } from '../kubernetes/_client.ts';
 import { classified } from '../kubernetes/_errors.ts';
 import { workspaceManifests, workspaceNamespace, type Manifest } from '../kubernetes/builders/index.ts';
+import { workspaceEgressExcept } from '../../worker/config.ts';
 import { Course, Profile, Student, courseKey, studentKey, termKey, STUDENT_ID_ANNOTATION } from './_params.ts';
 
 export default defineActivity({
@@ -23,6 +25,13 @@ export default defineActivity({
   }),
   output: z.object({ studentId: z.string(), namespace: z.string(), url: z.string(), created: z.int(), objects: z.int() }),
   async handler({ course, student, profile, domain, clusterIssuer, ingressControllerNamespace, suspended }, ctx) {
+    // Where a workspace may not connect is the worker's configuration, never the run's input.
+    let egressExcept: string[];
+    try {
+      egressExcept = workspaceEgressExcept();
+    } catch (err) {
+      throw ApplicationFailure.nonRetryable((err as Error).message, 'WorkspaceEgressConfig');
+    }
     const manifests: Manifest[] = workspaceManifests({
       course: courseKey(course),
       student: studentKey(student),
@@ -34,6 +43,7 @@ export default defineActivity({
       domain,
       clusterIssuer,
       ingressControllerNamespace,
+      egressExcept,
       user: student.email,
       suspended,
       ...(profile.readinessPath ? { readinessPath: profile.readinessPath } : {}),

@@ -1,6 +1,8 @@
 // OIDC bearer JWTs checked against the issuer's JWKS (signature, issuer, audience, expiry), with
-// roles and groups read from claims. Keycloak puts roles in `realm_access.roles` and groups as
-// paths (`/sre`); GitHub-style identities carry a `login`. Both are understood.
+// roles and groups read from claims. Roles come from ONE claim: `roles` by default, or the one
+// OIDC_ROLES_CLAIM names (Keycloak realm roles: `realm_access.roles`), so a role granted elsewhere in
+// the token (a realm role when client roles are configured) never counts. Keycloak groups are paths
+// (`/sre`); GitHub-style identities carry a `login`. Both are understood.
 import { createRemoteJWKSet, jwtVerify, type JWTPayload } from 'jose';
 import type { Identity, Role } from './identity.ts';
 
@@ -9,6 +11,7 @@ export interface OidcConfig {
   audience: string;
   /** Default: `<issuer>/.well-known/jwks.json` is NOT assumed; set it explicitly (Keycloak: .../protocol/openid-connect/certs). */
   jwksUrl: string;
+  /** Dotted path of the roles claim (default `roles`; Keycloak realm roles: `realm_access.roles`). Only this claim counts. */
   rolesClaim?: string;
   groupsClaim?: string;
   /** Allowed clock skew in seconds (default 30). */
@@ -29,7 +32,7 @@ function claim(payload: JWTPayload, path: string): unknown {
 
 export function identityFromClaims(payload: JWTPayload, cfg: Pick<OidcConfig, 'rolesClaim' | 'groupsClaim'>): Identity {
   if (!payload.sub) throw new Error('token has no sub claim');
-  const roleNames = [...strings(claim(payload, cfg.rolesClaim ?? 'roles')), ...strings(claim(payload, 'realm_access.roles'))];
+  const roleNames = strings(claim(payload, cfg.rolesClaim ?? 'roles'));
   const groups = strings(claim(payload, cfg.groupsClaim ?? 'groups')).map((g) => g.replace(/^\//, ''));
   const name = [payload.preferred_username, payload.login, payload.name, payload.email].find((v): v is string => typeof v === 'string');
   return {

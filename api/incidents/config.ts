@@ -64,6 +64,14 @@ const Owners = z.strictObject({
   byClub: z.record(z.string(), z.string().min(1)).default({}),
 });
 
+// A 3,000-alert Alertmanager notification is 3-6 MB of JSON: the default body limit lets storms in
+// (Alertmanager does not retry a 4xx, so a refused storm opens no incident at all). The alerts kept
+// are bounded separately, because they go into the run's input (Temporal's 2 MB payload limit).
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
+export const MAX_BODY_LIMIT = 256 * 1024 * 1024;
+export const DEFAULT_MAX_ALERTS = 500;
+export const MAX_ALERTS_LIMIT = 5000;
+
 export const IncidentsConfigFile = z.strictObject({
   webhooks: z
     .strictObject({
@@ -71,8 +79,10 @@ export const IncidentsConfigFile = z.strictObject({
       auth: WebhookAuth.optional(),
       alertmanager: z.strictObject({ auth: WebhookAuth.optional(), enabled: z.boolean().default(true) }).prefault({}),
       grafana: z.strictObject({ auth: WebhookAuth.optional(), enabled: z.boolean().default(true) }).prefault({}),
-      /** Largest webhook body accepted (413 beyond). */
-      maxBodyBytes: z.int().min(1024).max(16 * 1024 * 1024).default(1024 * 1024),
+      /** Largest webhook body accepted (413 beyond); CEDILLE_WEBHOOK_BODY_LIMIT overrides it. */
+      maxBodyBytes: z.int().min(1024).max(MAX_BODY_LIMIT).default(DEFAULT_BODY_LIMIT),
+      /** Alerts of one notification kept; the rest are cut and counted (CEDILLE_WEBHOOK_MAX_ALERTS overrides it). */
+      maxAlerts: z.int().min(1).max(MAX_ALERTS_LIMIT).default(DEFAULT_MAX_ALERTS),
       /** Deliveries per sender address per minute (Alertmanager bursts when many groups fire at once). */
       ratePerMinute: z.int().min(1).max(100_000).default(600),
     })
@@ -101,6 +111,8 @@ export type WebhookSource = 'alertmanager' | 'grafana';
 export interface IncidentsConfig {
   webhooks: Partial<Record<WebhookSource, ResolvedAuth>>;
   maxBodyBytes: number;
+  /** Alerts of a notification kept (the first ones); those past it are counted as truncated. */
+  maxAlerts: number;
   ratePerMinute: number;
   open: IncidentsConfigFile['open'];
   clubs: IncidentsConfigFile['clubs'];
@@ -161,7 +173,24 @@ export function incidentsConfigFrom(doc: unknown, env: NodeJS.ProcessEnv = proce
     const auth = own?.auth ?? c.webhooks?.auth;
     if (own?.enabled !== false && auth) webhooks[source] = resolveAuth(auth, `${file}: webhooks.${own?.auth ? `${source}.auth` : 'auth'}`, env);
   }
-  return { webhooks, maxBodyBytes: c.webhooks?.maxBodyBytes ?? 1024 * 1024, ratePerMinute: c.webhooks?.ratePerMinute ?? 600, open: c.open, clubs: c.clubs, owners: c.owners };
+  return {
+    webhooks,
+    maxBodyBytes: envInt(env, 'CEDILLE_WEBHOOK_BODY_LIMIT', 1024, MAX_BODY_LIMIT) ?? c.webhooks?.maxBodyBytes ?? DEFAULT_BODY_LIMIT,
+    maxAlerts: envInt(env, 'CEDILLE_WEBHOOK_MAX_ALERTS', 1, MAX_ALERTS_LIMIT) ?? c.webhooks?.maxAlerts ?? DEFAULT_MAX_ALERTS,
+    ratePerMinute: c.webhooks?.ratePerMinute ?? 600,
+    open: c.open,
+    clubs: c.clubs,
+    owners: c.owners,
+  };
+}
+
+/** An integer environment variable within [min, max]; undefined when unset or empty. */
+function envInt(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new IncidentsConfigError(`${name}=${raw}: expected an integer from ${min} to ${max}`);
+  return n;
 }
 
 /** Loads CEDILLE_INCIDENTS_CONFIG; without a file, webhooks are disabled and the defaults apply. */

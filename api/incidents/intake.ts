@@ -123,8 +123,9 @@ export class IncidentIntake {
             ...(input.owner ? { owner: input.owner } : {}),
             ...(input.clubs ? { clubs: input.clubs } : {}),
             ...(input.kind ? { kind: input.kind } : {}),
+            ...(input.truncatedAlerts ? { truncatedAlerts: input.truncatedAlerts } : {}),
           },
-        }),
+        }, { workflowId, key: this.services.config.linkSecret }),
         // One running incident per id; a closed one may be followed by a new one.
         workflowIdConflictPolicy: 'FAIL',
         workflowIdReusePolicy: 'ALLOW_DUPLICATE',
@@ -185,7 +186,7 @@ export class IncidentIntake {
   }
 
   private counts(n: Notification, verdicts: Verdict[], changed: number) {
-    return { selected: n.alerts.length, skipped: n.skipped, changed, stale: verdicts.filter((v) => v === 'stale').length };
+    return { selected: n.alerts.length, skipped: n.skipped, changed, stale: verdicts.filter((v) => v === 'stale').length, ...(n.truncated ? { truncated: n.truncated } : {}) };
   }
 
   private async update(n: Notification, state: GroupState, info: RunInfo): Promise<IntakeResult> {
@@ -211,7 +212,7 @@ export class IncidentIntake {
 
     if (changed.length) {
       try {
-        await this.sendEvent(id, 'alerts', { status: n.status, alerts: changed, receivedAt });
+        await this.sendEvent(id, 'alerts', { status: n.status, alerts: changed, receivedAt, ...(n.truncated ? { truncatedAlerts: n.truncated } : {}) });
       } catch (err) {
         // An incident that does not listen for `alerts` still gets `resolved`; anything else is a failure.
         if (!(err instanceof IncidentError) || err.status !== 404) throw err;

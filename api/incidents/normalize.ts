@@ -28,6 +28,8 @@ export interface IncidentInput {
   commonLabels: Record<string, string>;
   commonAnnotations: Record<string, string>;
   alerts: Alert[];
+  /** Alerts of the opening notification left out: by the sender (its max_alerts) or past the webhook's maxAlerts. */
+  truncatedAlerts?: number;
 }
 
 /** One webhook notification, normalised. */
@@ -44,7 +46,7 @@ export interface Notification {
   alerts: Alert[];
   /** Alerts of the group the rules left out (counted, never tracked). */
   skipped: number;
-  /** Alerts the sender left out of the payload (Alertmanager's max_alerts). */
+  /** Alerts left out of the payload: by the sender (Alertmanager's max_alerts) plus those past the webhook's maxAlerts. */
   truncated: number;
 }
 
@@ -101,6 +103,14 @@ export function normalizeAlert(a: WebhookPayload['alerts'][number]): Alert {
   };
 }
 
+/**
+ * Grafana's title without its notification-state prefix (`[FIRING:3] `, `[RESOLVED] `): the count and
+ * state change with every notification, the incident's title is the same from open to report.
+ */
+export function withoutStatePrefix(title: string): string {
+  return title.replace(/^\s*(\[(FIRING|RESOLVED)(:\d+)?\]\s*)+/i, '').trim();
+}
+
 export function normalizeNotification(source: WebhookSource, p: WebhookPayload, config: IncidentsConfig): Notification & { misses: string[] } {
   const alerts: Alert[] = [];
   const misses: string[] = [];
@@ -110,7 +120,7 @@ export function normalizeNotification(source: WebhookSource, p: WebhookPayload, 
     if (miss) misses.push(`${a.fingerprint}: ${miss}`);
     else alerts.push(normalizeAlert(a));
   }
-  const title = 'title' in p && typeof p.title === 'string' && p.title ? p.title : undefined;
+  const title = 'title' in p && typeof p.title === 'string' ? withoutStatePrefix(p.title) || undefined : undefined;
   return {
     source,
     groupKey: p.groupKey,
@@ -163,5 +173,6 @@ export function incidentInputOf(config: IncidentsConfig, n: Notification): Incid
     commonLabels: n.commonLabels,
     commonAnnotations: n.commonAnnotations,
     alerts: n.alerts,
+    ...(n.truncated ? { truncatedAlerts: n.truncated } : {}),
   };
 }

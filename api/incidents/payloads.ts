@@ -5,7 +5,6 @@
 import { z } from 'zod';
 import type { WebhookSource } from './config.ts';
 
-const MAX_ALERTS = 1000;
 const Text = (max: number) => z.string().max(max);
 const Labels = z.record(Text(256), Text(4096)).refine((r) => Object.keys(r).length <= 200, 'at most 200 entries');
 const Time = z.iso.datetime({ offset: true, message: 'an RFC 3339 date-time' });
@@ -34,7 +33,7 @@ const GroupBase = {
 export const AlertmanagerPayload = z.looseObject({
   version: z.literal('4', { message: 'expected "4" (Alertmanager webhook payload version 4)' }),
   ...GroupBase,
-  alerts: z.array(AlertBase).min(1).max(MAX_ALERTS),
+  alerts: z.array(AlertBase).min(1),
 });
 export type AlertmanagerPayload = z.infer<typeof AlertmanagerPayload>;
 
@@ -56,8 +55,7 @@ export const GrafanaPayload = z.looseObject({
         imageURL: Text(4096).optional(),
       }),
     )
-    .min(1)
-    .max(MAX_ALERTS),
+    .min(1),
 });
 export type GrafanaPayload = z.infer<typeof GrafanaPayload>;
 
@@ -68,8 +66,12 @@ export interface FieldProblem {
   message: string;
 }
 
-/** Decodes and checks a webhook body; problems name each offending field. */
-export function parseWebhook(source: WebhookSource, raw: Buffer): { payload: WebhookPayload } | { errors: FieldProblem[] } {
+/**
+ * Decodes and checks a webhook body; problems name each offending field. Past `maxAlerts`, alerts are
+ * cut before they are checked (a storm is still an incident: its first alerts say what it is) and
+ * counted into `truncatedAlerts`, the field Alertmanager itself uses for the alerts it left out.
+ */
+export function parseWebhook(source: WebhookSource, raw: Buffer, maxAlerts = Infinity): { payload: WebhookPayload; cut: number } | { errors: FieldProblem[] } {
   let doc: unknown;
   try {
     doc = JSON.parse(raw.toString('utf8'));
@@ -77,9 +79,12 @@ export function parseWebhook(source: WebhookSource, raw: Buffer): { payload: Web
     return { errors: [{ field: 'body', message: `not JSON: ${(err as Error).message}` }] };
   }
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return { errors: [{ field: 'body', message: 'expected a JSON object' }] };
+  const all = (doc as { alerts?: unknown }).alerts;
+  const cut = Array.isArray(all) && all.length > maxAlerts ? all.length - maxAlerts : 0;
+  if (cut) doc = { ...doc, alerts: (all as unknown[]).slice(0, maxAlerts) };
   const schema = source === 'alertmanager' ? AlertmanagerPayload : GrafanaPayload;
   const parsed = schema.safeParse(doc);
-  if (parsed.success) return { payload: parsed.data };
+  if (parsed.success) return { payload: cut ? { ...parsed.data, truncatedAlerts: parsed.data.truncatedAlerts + cut } : parsed.data, cut };
   return {
     errors: parsed.error.issues.slice(0, 20).map((i) => ({ field: ['body', ...i.path.map(String)].join('.'), message: i.message })),
   };

@@ -1,5 +1,5 @@
 // GET/POST /approve/:token — the page behind the personal links notify.send mails out. The signed
-// token is the credential (route access 'public', rate-limited per IP): it names the run, the
+// token is the credential (route access 'public', rate-limited per link: ../links/rate-limit.ts): it names the run, the
 // approval step, the approver (a directory id, CEDILLE_NOTIFY_CONFIG) and the expiry. GET only
 // shows (mail scanners prefetch links); POST answers through the workflow's answerApproval update
 // with the directory's groups, and marks the link used only when the workflow accepted the answer.
@@ -13,8 +13,9 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { ApplicationFailure, type Payload } from '@temporalio/common';
 import proto from '@temporalio/proto';
 import { z } from 'zod';
-import { verifyLink, type LinkClaims } from '../links/token.ts';
+import { signAssertion, verifyLink, type LinkClaims } from '../links/token.ts';
 import { UsedLinkStore } from '../links/store.ts';
+import { approvalPageRateKey } from '../links/rate-limit.ts';
 import { loadNotifyConfig, person, type DirectoryEntry, type LoadedNotifyConfig } from '../../activities/notify/config.ts';
 import { formatWhen, prettyDetails } from '../../activities/notify/_format.ts';
 import { answerApprovalUpdate, graphQuery, RefusalType } from '../../workflows/interpreter/messages.ts';
@@ -22,6 +23,7 @@ import type { ApprovalView } from '../../workflows/interpreter/graph.ts';
 import { approvalPage, messagePage, type Tone } from '../views/approval.ts';
 import { html } from '../views/html.ts';
 import type { RoutesOptions } from '../services.ts';
+import { htmlPages } from '../openapi/responses.ts';
 
 // A wildcard, not `:token`: Fastify refuses parameters over 100 characters (414) and tokens are longer.
 const Params = z.object({ '*': z.string().max(4200) });
@@ -94,6 +96,7 @@ const REFUSALS: Record<string, { status: number; heading: string; text: (c: Link
   [RefusalType.AlreadyDecided]: { status: 409, heading: 'Already decided', text: () => 'This request was already decided before your answer arrived; nothing changed.' },
   [RefusalType.DuplicateAnswer]: { status: 409, heading: 'Already answered', text: () => 'You have already answered this request; your first answer stands.' },
   [RefusalType.Expired]: { status: 410, heading: 'Too late', text: () => 'The time to answer this request has run out; your answer was not recorded.' },
+  [RefusalType.InvalidToken]: { status: 403, heading: 'This link is not valid', text: () => 'The workflow could not verify this link, so your answer was not recorded. Ask the platform team.' },
   [RefusalType.UnknownStep]: { status: 404, heading: 'No longer waiting', text: () => 'This request is no longer waiting for an answer (the run moved on, was cancelled or restarted).' },
 };
 
@@ -101,13 +104,13 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const store = new UsedLinkStore(join(services.config.dataDir, 'used-links.jsonl'));
   const secret = services.config.linkSecret;
-  const limits = { max: services.config.rateLimit.max, timeWindow: services.config.rateLimit.windowMs };
+  const limits = { max: services.config.rateLimit.max, timeWindow: services.config.rateLimit.windowMs, keyGenerator: approvalPageRateKey(secret) };
 
   // Errors of these routes (rate limit, malformed form) are pages too, not problem bodies.
   app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
     if (status >= 500) req.log.error({ err }, 'approval page failed');
-    if (status === 429) return message(reply, 429, 'Too many attempts', 'Too many requests from your address; wait a minute and reload the page.', 'warn');
+    if (status === 429) return message(reply, 429, 'Too many attempts', 'Too many requests for this link or from your address; wait a minute and reload the page.', 'warn');
     if (status >= 500) return message(reply, status, 'Something went wrong', 'The request could not be shown or answered right now. Try again in a few minutes; nothing was recorded.', 'bad');
     return message(reply, status, 'This request is not valid', 'The form or link was not understood. Open the link from your message again.', 'bad');
   });
@@ -162,7 +165,16 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
 
   app.get(
     '/approve/*',
-    { config: { access: 'public', rateLimit: limits }, schema: { hide: true, params: Params } },
+    {
+      config: { access: 'public', rateLimit: limits },
+      schema: {
+        tags: ['approvals'],
+        operationId: 'showApprovalPage',
+        summary: 'The approval page of a signed link (the token is the credential)',
+        params: Params,
+        response: htmlPages([200, 400, 403, 404, 409, 410, 429, 500], 'An HTML page: the request, or why the link cannot be used'),
+      },
+    },
     async (req, reply) => {
       const ok = check(req.params['*'], reply);
       if (!ok) return reply;
@@ -170,7 +182,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
       const current = await view(claims);
       if (!current) return message(reply, 404, 'Request not found', 'This request no longer exists or is no longer waiting for an answer.', 'warn');
       const request = await requestFromHistory(services.client, claims.workflowId, claims.stepId);
-      const names = Object.fromEntries(config.directory.map((p) => [p.id, p.name]));
+      const names = Object.fromEntries(config.directory.map((p) => [p.subject, p.name]));
       return page(
         reply,
         200,
@@ -188,7 +200,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
           quorum: current.approval.quorum,
           decisions: current.approval.decisions,
           outcome: current.approval.outcome,
-          approver: { id: approver.id, name: approver.name, groups: approver.groups },
+          approver: { id: approver.subject, name: approver.name, groups: approver.groups },
           names,
           formNonce: formNonce(secret, req.params['*']),
         }),
@@ -198,7 +210,19 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
 
   app.post(
     '/approve/*',
-    { config: { access: 'public', rateLimit: limits }, schema: { hide: true, params: Params }, attachValidation: true },
+    {
+      config: { access: 'public', rateLimit: limits },
+      schema: {
+        tags: ['approvals'],
+        operationId: 'answerApprovalPage',
+        summary: "Answer through the approval page's form (single use)",
+        consumes: ['application/x-www-form-urlencoded'],
+        params: Params,
+        body: Form,
+        response: htmlPages([200, 400, 403, 404, 409, 410, 413, 415, 429, 500], 'An HTML page: the answer recorded, or why it was not'),
+      },
+      attachValidation: true,
+    },
     async (req, reply) => {
       const ok = check(req.params['*'], reply);
       if (!ok) return reply;
@@ -213,7 +237,8 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
       let status: 'pending' | 'approved' | 'rejected';
       try {
         const receipt = await services.client.workflow.getHandle(claims.workflowId).executeUpdate(answerApprovalUpdate, {
-          args: [{ stepId: claims.stepId, decision, approver: { id: approver.id, groups: [...approver.groups], displayName: approver.name }, ...(comment ? { comment } : {}) }],
+          // The directory's groups of today, asserted for the subject the link was minted for.
+          args: [{ stepId: claims.stepId, decision, token: signAssertion({ workflowId: claims.workflowId, stepId: claims.stepId, subject: approver.subject, groups: [...approver.groups], decision }, secret), ...(comment ? { comment } : {}) }],
         });
         status = receipt.status;
       } catch (err) {
@@ -229,9 +254,9 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
         if (err instanceof WorkflowNotFoundError || !current) return message(reply, 404, 'Request not found', 'This request no longer exists or is no longer waiting for an answer.', 'warn');
         throw err;
       }
-      store.markUsed({ nonce: claims.nonce, by: approver.id, byName: approver.name, decision, workflowId: claims.workflowId, stepId: claims.stepId });
+      store.markUsed({ nonce: claims.nonce, by: approver.subject, byName: approver.name, decision, workflowId: claims.workflowId, stepId: claims.stepId });
       services.audit.record({
-        actor: approver.id,
+        actor: approver.subject,
         action: decision === 'approve' ? 'approval.approve' : 'approval.reject',
         target: claims.workflowId,
         details: { stepId: claims.stepId, via: 'link', ...(comment ? { comment } : {}), status },

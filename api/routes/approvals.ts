@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { z } from 'zod';
 import { caller } from '../auth/plugin.ts';
+import { signAssertion } from '../links/token.ts';
 import { problem } from '../problem.ts';
 import { mutating, type RoutesOptions } from '../services.ts';
 import { answerApprovalUpdate, type ApprovalAnswer } from '../../workflows/interpreter/messages.ts';
@@ -22,12 +23,19 @@ import {
   workerUnavailable,
   WORKER_DEADLINE_MS,
 } from '../runs/temporal.ts';
-import { listRuns } from '../runs/list.ts';
+import { badPageToken, listRunsPage, PageTokenParam } from '../runs/page-token.ts';
 
-/** Waiting runs looked at by GET /approvals (visibility pages of 200). */
-const MAX_WAITING_RUNS = 1000;
-/** Graph queries in flight at once for GET /approvals. */
+/**
+ * GET /approvals looks at one visibility page of waiting runs per call (at most MAX_PAGE_SIZE, so at
+ * most that many graph queries, QUERY_CONCURRENCY at a time); nextPageToken continues.
+ */
+const MAX_PAGE_SIZE = 100;
 const QUERY_CONCURRENCY = 8;
+
+const PendingQuery = z.object({
+  pageSize: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).default(50).describe(`Waiting runs looked at by this call (at most ${MAX_PAGE_SIZE})`),
+  nextPageToken: PageTokenParam.optional(),
+});
 
 const PendingApproval = z
   .object({
@@ -65,6 +73,7 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         config: mutating(services, 'approver'),
         schema: {
           tags: ['approvals'],
+          operationId: decision === 'approve' ? 'approveStep' : 'rejectStep',
           summary: decision === 'approve' ? 'Approve an approval step' : 'Reject an approval step',
           description:
             'The run decides: 403 NotApprover (none of its groups), 409 SelfApproval (the initiator), AlreadyDecided, DuplicateAnswer, ' +
@@ -84,12 +93,9 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         const closed = (status: string) =>
           problem(reply, 410, { type: PROBLEM.runClosed, title: 'Run closed', detail: `run ${id} is ${status.toLowerCase()}: its approvals can no longer be answered` });
         if (isClosed(info)) return closed(info.status.name);
-        const answer: ApprovalAnswer = {
-          stepId: step,
-          decision,
-          approver: { id: who.subject, groups: [...who.groups], ...(who.name ? { displayName: who.name } : {}) },
-          ...(comment ? { comment } : {}),
-        };
+        // The run believes the caller's identity only through this signed assertion (api/links/token.ts).
+        const token = signAssertion({ workflowId: id, stepId: step, subject: who.subject, groups: [...who.groups], decision }, services.config.linkSecret);
+        const answer: ApprovalAnswer = { stepId: step, decision, token, ...(comment ? { comment } : {}) };
         let receipt: z.infer<typeof ApprovalReceipt>;
         try {
           receipt = await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () => client.workflow.getHandle(id).executeUpdate(answerApprovalUpdate, { args: [answer] }));
@@ -118,22 +124,21 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       config: { access: 'approver' },
       schema: {
         tags: ['approvals'],
+        operationId: 'listPendingApprovals',
         summary: "Approvals waiting for the caller's groups",
-        description: 'Pending approval steps of waiting runs that one of your groups may answer, except in runs you started (four-eyes) and those you already answered.',
-        response: { ...runProblems, 200: z.object({ approvals: z.array(PendingApproval) }) },
+        description:
+          'Pending approval steps of waiting runs that one of your groups may answer, except in runs you started (four-eyes) and those you already answered. ' +
+          `Each call looks at one page of pageSize waiting runs (at most ${MAX_PAGE_SIZE}); follow nextPageToken for the next ones (a page may hold no approval of yours).`,
+        querystring: PendingQuery,
+        response: { ...runProblems, 200: z.object({ approvals: z.array(PendingApproval), nextPageToken: z.string().optional() }) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const who = caller(req);
       const mine = new Set(who.groups);
-      const runs = [];
-      let token: string | undefined;
-      do {
-        const page = await listRuns(client, visibilityQuery({ status: 'waiting' }), 200, token);
-        runs.push(...page.runs);
-        token = page.nextPageToken;
-      } while (token && runs.length < MAX_WAITING_RUNS);
-      const candidates = runs.map(runSummary).filter((r) => r.initiator !== who.subject);
+      const page = await listRunsPage(client, services.config.linkSecret, visibilityQuery({ status: 'waiting' }), req.query.pageSize, req.query.nextPageToken);
+      if ('refused' in page) return badPageToken(reply, page.refused);
+      const candidates = page.runs.map(runSummary).filter((r) => r.initiator !== who.subject);
       const found = await mapLimit(candidates, QUERY_CONCURRENCY, async (run) => {
         const g = await runGraph(client, run.id, run.runId);
         if (!('graph' in g)) return [];
@@ -145,7 +150,7 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
           return [{ run, stepId: n.id, title: a.title, groups: a.groups, pendingGroups: a.pendingGroups, deadline: a.deadline, ...(run.initiator ? { initiator: run.initiator } : {}) }];
         });
       });
-      return { approvals: found.flat().sort((a, b) => a.deadline.localeCompare(b.deadline)) };
+      return { approvals: found.flat().sort((a, b) => a.deadline.localeCompare(b.deadline)), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
     },
   );
 };

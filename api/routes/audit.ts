@@ -12,6 +12,7 @@ const auditRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
       config: { access: 'admin' },
       schema: {
         tags: ['audit'],
+        operationId: 'listAuditEntries',
         summary: 'Who started, approved, rejected, cancelled, registered what and when',
         querystring: AuditQuery,
         response: { ...problemResponses, 200: z.object({ entries: z.array(AuditEntry) }) },

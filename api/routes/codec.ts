@@ -21,6 +21,7 @@ import { caller } from '../auth/plugin.ts';
 import { html, type Html } from '../views/html.ts';
 import { problem, problemResponses, Problem } from '../problem.ts';
 import type { RoutesOptions } from '../services.ts';
+import { htmlPage } from '../openapi/responses.ts';
 
 const Base64 = z.string().regex(/^[A-Za-z0-9+/_-]*={0,2}$/, 'base64');
 
@@ -118,8 +119,9 @@ const codecRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
         onRequest: authenticate(direction === 'decode' ? 'read' : 'operator'),
         schema: {
           tags: ['codec'],
+          operationId: direction === 'decode' ? 'decodePayloads' : 'encodePayloads',
           summary: direction === 'decode' ? 'Decrypt payloads (Temporal remote codec protocol; needs read)' : 'Encrypt payloads (Temporal remote codec protocol; needs operator)',
-          security: [{ bearer: [] }],
+          security: [{ bearer: [] }, { codecSession: [] }],
           headers: z.object({ 'x-namespace': z.string().optional() }).loose(),
           body: Payloads,
           response: { ...problemResponses, 200: Payloads, 422: Problem },
@@ -134,7 +136,13 @@ const codecRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
     html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>${title} · Cédille Workflows</title>
 <style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;color:#1a202c}input{width:100%;padding:.5rem;font:inherit}button{margin-top:1rem;padding:.5rem 1rem;font:inherit}</style>
 </head><body><h1>${title}</h1>${body}</body></html>`.value;
-  app.get('/codec/session', { config: { access: 'public' }, schema: { hide: true } }, async (_req, reply) =>
+  const sessionPage = {
+    tags: ['codec'],
+    operationId: 'showCodecSessionPage',
+    summary: 'The page opening a codec session for the Temporal UI of this browser',
+    response: { 200: htmlPage('The form asking for an API token') },
+  };
+  app.get('/codec/session', { config: { access: 'public' }, schema: sessionPage }, async (_req, reply) =>
     reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(
       page(
         'Decode payloads in the Temporal UI',
@@ -146,7 +154,17 @@ const codecRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
   );
   app.post(
     '/codec/session',
-    { config: { access: 'public', rateLimit: { max: 10, timeWindow: 60_000 } }, schema: { hide: true, body: z.object({ token: z.string().min(1).max(8192) }) } },
+    {
+      config: { access: 'public', rateLimit: { max: 10, timeWindow: 60_000 } },
+      schema: {
+        tags: ['codec'],
+        operationId: 'openCodecSession',
+        summary: 'Opens a codec session (an HttpOnly cookie) for the token given in the form',
+        consumes: ['application/x-www-form-urlencoded'],
+        body: z.object({ token: z.string().min(1).max(8192) }),
+        response: { ...problemResponses, 200: htmlPage('Session open (Set-Cookie)'), 401: htmlPage('The token is not accepted') },
+      },
+    },
     async (req, reply) => {
       const identity = await auth.token(req.body.token);
       reply.type('text/html; charset=utf-8').header('cache-control', 'no-store');

@@ -11,6 +11,7 @@ import type { DefinitionRegistry } from '../../workflows/registry/index.ts';
 import { caller } from '../auth/plugin.ts';
 import { FieldError, Problem, problem, problemResponses } from '../problem.ts';
 import { mutating, type RoutesOptions } from '../services.ts';
+import { registerDefinitionLinks } from '../openapi/links.ts';
 
 export const DefinitionSummary = z
   .object({
@@ -84,6 +85,7 @@ const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { ser
       config: { access: 'read' },
       schema: {
         tags: ['definitions'],
+        operationId: 'listDefinitions',
         summary: 'The latest version of every definition, built-in and registered',
         response: { ...problemResponses, 200: z.object({ definitions: z.array(DefinitionSummary) }) },
       },
@@ -97,8 +99,9 @@ const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { ser
       config: { access: 'read' },
       schema: {
         tags: ['definitions'],
+        operationId: 'getDefinition',
         summary: 'One definition (latest, or the version given): input schema, YAML source, version hashes',
-        params: z.object({ name: z.string().min(1) }),
+        params: z.object({ name: z.string().min(1).max(253) }),
         querystring: z.object({ version: z.string().min(1).optional().describe('Content hash of a version') }),
         response: {
           ...problemResponses,
@@ -131,6 +134,7 @@ const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { ser
       config: mutating(services, 'read'), // compiling costs CPU: rate-limited like a mutation
       schema: {
         tags: ['definitions'],
+        operationId: 'validateDefinition',
         summary: 'Compiles a YAML definition without registering it',
         description: 'Body: JSON `{ source, file? }` or the raw YAML (`Content-Type: application/yaml`). 422 lists every compile error with its position.',
         consumes,
@@ -153,8 +157,10 @@ const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { ser
     '/definitions',
     {
       config: mutating(services, 'admin'),
+      links: registerDefinitionLinks,
       schema: {
         tags: ['definitions'],
+        operationId: 'registerDefinition',
         summary: 'Registers a new version of a definition (the latest of its name)',
         description:
           'Body: JSON `{ source }` or the raw YAML. 201 when the version is new, 200 when it already existed (it becomes the latest again); ' +

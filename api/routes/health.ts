@@ -18,7 +18,7 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { tempora
     '/healthz',
     {
       config: { access: 'public' },
-      schema: { tags: ['health'], summary: 'Liveness: the process serves requests', response: { 200: z.object({ status: z.literal('ok') }) } },
+      schema: { tags: ['health'], operationId: 'getHealth', summary: 'Liveness: the process serves requests', response: { 200: z.object({ status: z.literal('ok') }) } },
     },
     async () => ({ status: 'ok' as const }),
   );
@@ -29,6 +29,7 @@ const healthRoutes: FastifyPluginAsyncZod<HealthOptions> = async (app, { tempora
       config: { access: 'public' },
       schema: {
         tags: ['health'],
+        operationId: 'getReadiness',
         summary: 'Readiness: Temporal is reachable',
         response: { 200: z.object({ status: z.literal('ready'), namespace: z.string() }), 503: Problem },
       },

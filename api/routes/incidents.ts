@@ -2,22 +2,24 @@
 // webhooks (public at the API-auth level, authenticated by their own bearer token or HMAC signature
 // over the raw body), a manual declaration, the incidents list and one incident, notes, and the
 // owner's report fields. Webhook dedupe and the decisions behind it: api/incidents/intake.ts.
+import type { Client } from '@temporalio/client';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import type { FastifyReply } from 'fastify';
+import type { FastifyError, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { caller } from '../auth/plugin.ts';
 import { problem, Problem } from '../problem.ts';
 import { mutating, type RoutesOptions } from '../services.ts';
+import { declareIncidentLinks } from '../openapi/links.ts';
 import { RUN_STATUSES, RunGraph, RunSummary, runProblems, safeString } from '../runs/schemas.ts';
 import { describeRun, isClosed, PROBLEM, runGraph, runSummary, visibilityQuery, isWorkerTimeout, workerUnavailable, type RunInfo } from '../runs/temporal.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
-import { listRuns } from '../runs/list.ts';
+import { badPageToken, listRunsPage, PageTokenParam } from '../runs/page-token.ts';
 import { TEMPORAL_UNAVAILABLE } from './health.ts';
 import { loadIncidentsConfig, type WebhookSource } from '../incidents/config.ts';
 import { AlertmanagerPayload, GrafanaPayload, parseWebhook } from '../incidents/payloads.ts';
 import { normalizeNotification, ownerOf, type IncidentInput } from '../incidents/normalize.ts';
 import { checkWebhookAuth } from '../incidents/signature.ts';
-import { incidentOwner } from '../incidents/owner.ts';
+import { incidentClassification, incidentOwner, type Classification } from '../incidents/owner.ts';
 import { IncidentError, IncidentIntake, INCIDENT_DEFINITION, incidentIdOf, manualIncidentId } from '../incidents/intake.ts';
 
 /** Whether Temporal could not be reached (gRPC UNAVAILABLE anywhere in the cause chain, or no connection). */
@@ -37,7 +39,11 @@ const INCIDENT_PROBLEM = {
   webhookDisabled: 'urn:cedille:problem:webhook-not-configured',
   unauthenticated: 'urn:cedille:problem:webhook-unauthenticated',
   invalidPayload: 'urn:cedille:problem:invalid-webhook-payload',
+  tooLarge: 'urn:cedille:problem:webhook-body-too-large',
 };
+
+/** Text that is not only whitespace (checked after trimming; stated as a pattern in the OpenAPI document). */
+const NON_BLANK = /[^\s\ufeff]/;
 
 const Labels = z.record(z.string().max(256), z.string().max(4096));
 
@@ -49,6 +55,7 @@ export const IncidentSummary = RunSummary.extend({
   owner: z.string().optional(),
   clubs: z.array(z.string()).optional(),
   kind: z.string().optional(),
+  truncatedAlerts: z.int().optional().describe('Alerts of the opening notification left out (sender or webhook maxAlerts)'),
 }).meta({ id: 'IncidentSummary' });
 type IncidentSummary = z.infer<typeof IncidentSummary>;
 
@@ -58,46 +65,56 @@ const WebhookResult = z
     incidentId: z.string().optional(),
     runId: z.string().optional(),
     reason: z.string().optional(),
-    alerts: z.object({ selected: z.int(), skipped: z.int(), changed: z.int(), stale: z.int() }),
+    alerts: z.object({
+      selected: z.int(),
+      skipped: z.int(),
+      changed: z.int(),
+      stale: z.int(),
+      truncated: z.int().optional().describe("Alerts left out: the sender's truncatedAlerts plus those past the webhook's maxAlerts"),
+    }),
   })
   .meta({ id: 'IncidentWebhookResult' });
 
 const DeclareBody = z.object({
-  title: z.string().trim().min(1).max(300),
-  severity: z.string().trim().min(1).max(64).describe('e.g. critical, warning'),
+  title: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(300),
+  severity: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(64).describe('e.g. critical, warning'),
   kind: z.enum(['availability', 'security']).optional().describe('Classification (webhook incidents are classified by the workflow)'),
-  clubs: z.array(z.string().trim().min(1).max(100)).max(50).optional(),
+  clubs: z.array(z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(100)).max(50).optional(),
   owner: safeString(200).optional().describe("Subject owning the report (default: the club's owner from the incidents config, else the declarer)"),
   description: z.string().max(10_000).optional(),
   labels: Labels.optional(),
 });
 
-const NoteBody = z.object({ text: z.string().trim().min(1).max(10_000) });
+const NoteBody = z.object({ text: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(10_000) });
 
 const ReportBody = z.object({
-  summary: z.string().trim().min(1).max(20_000),
+  summary: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(20_000),
   impact: z.string().trim().max(20_000).optional(),
-  rootCauses: z.string().trim().min(1).max(20_000),
-  trigger: z.string().trim().min(1).max(20_000),
-  resolution: z.string().trim().min(1).max(20_000),
-  detection: z.string().trim().min(1).max(20_000),
+  rootCauses: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(20_000),
+  trigger: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(20_000),
+  resolution: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(20_000),
+  detection: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(20_000),
   actionItems: z
-    .array(z.object({ title: z.string().trim().min(1).max(500), owner: z.string().trim().min(1).max(200), due: z.iso.date().describe('YYYY-MM-DD') }))
+    .array(z.object({ title: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(500), owner: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(200), due: z.iso.date().describe('YYYY-MM-DD') }))
     .max(100),
-  lessons: z.string().trim().min(1).max(20_000),
+  lessons: z.string().trim().min(1).regex(NON_BLANK, 'may not be blank').max(20_000),
 });
 
-const IncidentParams = z.object({ id: safeString(200).refine((v) => v.startsWith('incident-'), 'an incident id starts with incident-') });
+const IncidentParams = z.object({
+  id: safeString(200)
+    .regex(/^incident-/, 'an incident id starts with incident-')
+    .describe('Incident id (starts with `incident-`)'),
+});
 
 const ListQuery = z.object({
   status: z.enum(RUN_STATUSES).optional(),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
-  nextPageToken: z.string().regex(/^[A-Za-z0-9_-]+$/).max(4096).optional(),
+  nextPageToken: PageTokenParam.optional(),
 });
 
 const EventReceipt = z.object({ incidentId: z.string(), event: z.enum(['note', 'report']), accepted: z.literal(true), at: z.string() });
 
-type IncidentMemo = Partial<Pick<IncidentSummary, 'title' | 'severity' | 'source' | 'groupKey' | 'owner' | 'clubs' | 'kind'>>;
+type IncidentMemo = Partial<Pick<IncidentSummary, 'title' | 'severity' | 'source' | 'groupKey' | 'owner' | 'clubs' | 'kind' | 'truncatedAlerts'>>;
 
 function memoOf(info: Pick<RunInfo, 'memo'>): IncidentMemo {
   const m = info.memo?.incident;
@@ -107,7 +124,33 @@ function memoOf(info: Pick<RunInfo, 'memo'>): IncidentMemo {
 function incidentSummary(info: RunInfo): IncidentSummary {
   const m = memoOf(info);
   const pick = <K extends keyof IncidentMemo>(k: K) => (m[k] !== undefined ? { [k]: m[k] } : {});
-  return { ...runSummary(info), ...pick('title'), ...pick('severity'), ...pick('source'), ...pick('groupKey'), ...pick('owner'), ...pick('clubs'), ...pick('kind') };
+  return { ...runSummary(info), ...pick('title'), ...pick('severity'), ...pick('source'), ...pick('groupKey'), ...pick('owner'), ...pick('clubs'), ...pick('kind'), ...pick('truncatedAlerts') };
+}
+
+/**
+ * The summary, with the kind (and owner) the workflow classified when intake did not know them: a
+ * webhook incident is classified by its run. Unknown while the classification has not completed.
+ */
+async function classifiedSummary(client: Client, info: RunInfo): Promise<IncidentSummary> {
+  const summary = incidentSummary(info);
+  if (summary.kind && summary.owner) return summary;
+  const c = await incidentClassification(client, info).catch(() => ({}) as Classification);
+  return { ...summary, ...(!summary.kind && c.kind ? { kind: c.kind } : {}), ...(!summary.owner && c.owner ? { owner: c.owner } : {}) };
+}
+
+/** `f` over `items`, at most `limit` at a time, results in order. */
+async function mapBounded<T, R>(items: T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await f(items[i]!);
+      }
+    }),
+  );
+  return out;
 }
 
 const isIncident = (info: RunInfo) => info.typedSearchAttributes.get(SEARCH_ATTRIBUTE_KEYS.definition) === INCIDENT_DEFINITION;
@@ -129,6 +172,18 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
   await app.register(async (hooks) => {
     hooks.removeAllContentTypeParsers();
     hooks.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_req, body, done) => done(null, body));
+    // A body over the limit says which limit, and how to raise it; other errors go to the API's handler.
+    hooks.setErrorHandler((err: FastifyError, req, reply) => {
+      if (err.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw err;
+      const size = Number(req.headers['content-length']);
+      return problem(reply, 413, {
+        type: INCIDENT_PROBLEM.tooLarge,
+        title: 'Webhook body too large',
+        detail:
+          `the body${Number.isFinite(size) && size > 0 ? ` (${size} bytes)` : ''} is over the webhook body limit of ${config.maxBodyBytes} bytes ` +
+          '(CEDILLE_WEBHOOK_BODY_LIMIT, or webhooks.maxBodyBytes in CEDILLE_INCIDENTS_CONFIG)',
+      });
+    });
     for (const source of ['alertmanager', 'grafana'] as const satisfies WebhookSource[]) {
       hooks.post(
         `/incidents/webhooks/${source}`,
@@ -140,6 +195,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
           schema: {
             body: source === 'alertmanager' ? AlertmanagerPayload : GrafanaPayload,
             tags: ['incidents'],
+            operationId: source === 'alertmanager' ? 'receiveAlertmanagerWebhook' : 'receiveGrafanaWebhook',
             summary: source === 'alertmanager' ? "Alertmanager webhook receiver (payload version 4)" : "Grafana alerting webhook (Alertmanager's payload plus Grafana's fields)",
             description:
               'Authenticated by a configured bearer token or an HMAC-SHA256 signature of the raw body (CEDILLE_INCIDENTS_CONFIG), not by API tokens. ' +
@@ -159,7 +215,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
             reply.header('www-authenticate', 'Bearer');
             return problem(reply, 401, { type: INCIDENT_PROBLEM.unauthenticated, title: 'Webhook not authenticated', detail: authn.refused });
           }
-          const parsed = parseWebhook(source, raw);
+          const parsed = parseWebhook(source, raw, config.maxAlerts);
           if ('errors' in parsed)
             return problem(reply, 400, { type: INCIDENT_PROBLEM.invalidPayload, title: 'Invalid webhook payload', detail: parsed.errors.map((e) => `${e.field}: ${e.message}`).join('; '), errors: parsed.errors });
           const { misses, ...notification } = normalizeNotification(source, parsed.payload, config);
@@ -189,8 +245,10 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
     '/incidents',
     {
       config: mutating(services, 'operator'),
+      links: declareIncidentLinks,
       schema: {
         tags: ['incidents'],
+        operationId: 'declareIncident',
         summary: 'Declare an incident by hand',
         description: 'Starts an `incident` run (id incident-manual-...). The declarer is its initiator, so cannot approve its review (four-eyes).',
         body: DeclareBody,
@@ -252,15 +310,18 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       config: { access: 'read' },
       schema: {
         tags: ['incidents'],
+        operationId: 'listIncidents',
         summary: 'List incidents (runs of the incident definition), newest first',
         querystring: ListQuery,
         response: { ...runProblems, 200: z.object({ incidents: z.array(IncidentSummary), nextPageToken: z.string().optional() }) },
       },
     },
-    async (req) => {
+    async (req, reply) => {
       const { pageSize, nextPageToken, status } = req.query;
-      const page = await listRuns(client, visibilityQuery({ definition: INCIDENT_DEFINITION, ...(status ? { status } : {}) }), pageSize, nextPageToken);
-      return { incidents: page.runs.map(incidentSummary), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
+      const page = await listRunsPage(client, services.config.linkSecret, visibilityQuery({ definition: INCIDENT_DEFINITION, ...(status ? { status } : {}) }), pageSize, nextPageToken);
+      if ('refused' in page) return badPageToken(reply, page.refused);
+      const incidents = await mapBounded(page.runs, 16, (info) => classifiedSummary(client, info));
+      return { incidents, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
     },
   );
 
@@ -284,6 +345,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       config: { access: 'read' },
       schema: {
         tags: ['incidents'],
+        operationId: 'getIncident',
         summary: 'An incident: its run and step graph',
         params: IncidentParams,
         response: { ...runProblems, 200: z.object({ incident: IncidentSummary, graph: RunGraph.nullable(), graphError: z.string().optional() }) },
@@ -292,8 +354,8 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
     async (req, reply) => {
       const info = await incidentOr(reply, req.params.id, false);
       if (!info) return reply;
-      const g = await runGraph(client, info.workflowId, info.runId);
-      return 'graph' in g ? { incident: incidentSummary(info), graph: g.graph } : { incident: incidentSummary(info), graph: null, graphError: g.error };
+      const [g, incident] = await Promise.all([runGraph(client, info.workflowId, info.runId), classifiedSummary(client, info)]);
+      return 'graph' in g ? { incident, graph: g.graph } : { incident, graph: null, graphError: g.error };
     },
   );
 
@@ -303,6 +365,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       config: mutating(services, 'operator'),
       schema: {
         tags: ['incidents'],
+        operationId: 'addIncidentNote',
         summary: "Add a note to an incident's timeline",
         params: IncidentParams,
         body: NoteBody,
@@ -332,6 +395,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       config: mutating(services, 'read'),
       schema: {
         tags: ['incidents'],
+        operationId: 'submitIncidentReport',
         summary: "Submit the report's completed fields (the incident's owner, or an admin)",
         description: 'The run validates the fields against its own schema too (400 naming the field); it then goes to the SRE review (an approval step).',
         params: IncidentParams,

@@ -30,7 +30,9 @@ import {
   WORKER_DEADLINE_MS,
 } from '../runs/temporal.ts';
 import { runTimeline } from '../runs/history.ts';
-import { listRuns } from '../runs/list.ts';
+import { startRunLinks } from '../openapi/links.ts';
+import { OutputInfo, RunFailure, runOutcome } from '../runs/output.ts';
+import { badPageToken, listRunsPage, PageTokenParam } from '../runs/page-token.ts';
 
 const StartBody = z.object({
   definition: safeString(200).describe('Definition name'),
@@ -47,7 +49,7 @@ const ListQuery = z.object({
   since: z.iso.datetime({ offset: true }).optional().describe('Started at or after'),
   until: z.iso.datetime({ offset: true }).optional().describe('Started at or before'),
   pageSize: z.coerce.number().int().min(1).max(200).default(50),
-  nextPageToken: z.string().regex(/^[A-Za-z0-9_-]+$/).max(4096).optional(),
+  nextPageToken: PageTokenParam.optional(),
 });
 
 /** Resolves the definition of a start request (latest, or the pinned version of that name). */
@@ -73,8 +75,10 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
     '/runs',
     {
       config: mutating(services, 'operator'),
+      links: startRunLinks,
       schema: {
         tags: ['runs'],
+        operationId: 'startRun',
         summary: 'Start a run of a definition',
         description: 'The input is validated before anything starts (422 naming each field). With an idempotencyKey, the same caller, key and body give the same run.',
         body: StartBody,
@@ -98,7 +102,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         ({ firstExecutionRunId: runId } = await client.workflow.start('interpret', {
           taskQueue: services.config.temporal.taskQueue,
           workflowId,
-          ...interpretStartOptions(def, input, who.subject, { requestHash: hash }),
+          ...interpretStartOptions(def, input, who.subject, { requestHash: hash }, { workflowId, key: services.config.linkSecret }),
           ...(idempotencyKey ? { workflowIdReusePolicy: 'REJECT_DUPLICATE' as const } : {}),
         }));
       } catch (err) {
@@ -132,6 +136,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
       config: { access: 'read' },
       schema: {
         tags: ['runs'],
+        operationId: 'listRuns',
         summary: 'List runs (Temporal visibility), newest first',
         querystring: ListQuery,
         response: { ...runProblems, 200: z.object({ runs: z.array(RunSummary), nextPageToken: z.string().optional() }) },
@@ -140,7 +145,8 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
     async (req, reply) => {
       const { pageSize, nextPageToken, ...filter } = req.query;
       try {
-        const page = await listRuns(client, visibilityQuery(filter), pageSize, nextPageToken);
+        const page = await listRunsPage(client, services.config.linkSecret, visibilityQuery(filter), pageSize, nextPageToken);
+        if ('refused' in page) return badPageToken(reply, page.refused);
         return { runs: page.runs.map(runSummary), ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
       } catch (err) {
         if ((err as { code?: number }).code === 3) return problem(reply, 400, { detail: `invalid listing request: ${(err as Error).message}` });
@@ -155,17 +161,34 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
       config: { access: 'read' },
       schema: {
         tags: ['runs'],
+        operationId: 'getRun',
         summary: 'A run and its step graph',
-        description: 'graph is null (graphError says why) when no worker answered the graph query.',
+        description:
+          'graph is null (graphError says why) when no worker answered the graph query. A completed run has its output ' +
+          '(secrets redacted, shortened past a size cap: outputInfo says where); a failed one its failure.',
         params: RunParams,
-        response: { ...runProblems, 200: z.object({ run: RunSummary, graph: RunGraph.nullable(), graphError: z.string().optional() }) },
+        response: {
+          ...runProblems,
+          200: z.object({
+            run: RunSummary,
+            graph: RunGraph.nullable(),
+            graphError: z.string().optional(),
+            output: z.unknown().optional().describe("The run's output (completed runs)"),
+            outputInfo: OutputInfo.optional(),
+            failure: RunFailure.optional(),
+            outputError: z.string().optional().describe('Why the output could not be read'),
+          }),
+        },
       },
     },
     async (req, reply) => {
       const info = await describeRun(client, req.params.id);
       if (!info) return runNotFound(reply, req.params.id);
-      const g = await runGraph(client, req.params.id, info.runId);
-      return 'graph' in g ? { run: runSummary(info), graph: g.graph } : { run: runSummary(info), graph: null, graphError: g.error };
+      const [g, outcome] = await Promise.all([
+        runGraph(client, req.params.id, info.runId),
+        runOutcome(client, info).catch((err: unknown) => ({ outputError: (err as Error).message })),
+      ]);
+      return { run: runSummary(info), ...('graph' in g ? { graph: g.graph } : { graph: null, graphError: g.error }), ...outcome };
     },
   );
 
@@ -175,6 +198,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
       config: { access: 'read' },
       schema: {
         tags: ['runs'],
+        operationId: 'getRunHistory',
         summary: "The run's history as a readable timeline",
         params: RunParams,
         response: { ...runProblems, 200: z.object({ events: z.array(HistoryEvent) }) },
@@ -183,7 +207,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
     async (req, reply) => {
       const info = await describeRun(client, req.params.id);
       if (!info) return runNotFound(reply, req.params.id);
-      return { events: await runTimeline(client, req.params.id, info.runId) };
+      return { events: await runTimeline(client, req.params.id, info.runId, services.config.linkSecret) };
     },
   );
 
@@ -193,6 +217,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
       config: mutating(services, 'operator'),
       schema: {
         tags: ['runs'],
+        operationId: 'cancelRun',
         summary: 'Request cancellation (compensations and finally still run)',
         params: RunParams,
         body: z.object({ reason: z.string().max(1000).optional() }).nullish(),
@@ -234,6 +259,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         config: mutating(services, 'operator'),
         schema: {
           tags: ['runs'],
+          operationId: action === 'retry-failed' ? 'retryFailedItems' : 'skipFailedItems',
           summary: action === 'retry-failed' ? 'Re-run the failed items of a paused forEach' : 'Give up on the failed items of a paused forEach',
           params: StepParams,
           response: { ...runProblems, 200: z.object({ stepId: z.string(), [field]: z.int() }) },

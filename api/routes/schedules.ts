@@ -10,9 +10,12 @@ import { parseDuration } from '../../workflows/compiler/index.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import { SEARCH_ATTRIBUTE_KEYS as keys } from '../../workflows/search-attributes.ts';
 import { caller } from '../auth/plugin.ts';
+import { scheduledRun } from '../runs/temporal.ts';
+import { readRunTicket } from '../../trust/run-ticket.ts';
 import { inputProblems } from './runs.ts';
 import { problem, problemResponses } from '../problem.ts';
 import { mutating, type RoutesOptions } from '../services.ts';
+import { createScheduleLinks } from '../openapi/links.ts';
 
 export const DEFAULT_TIMEZONE = 'America/Toronto';
 const OVERLAP = ['skip', 'buffer_one', 'buffer_all', 'cancel_other', 'terminate_other', 'allow_all'] as const;
@@ -101,12 +104,15 @@ const CreateBody = z.object({
       const why = cronProblem(v);
       if (why) ctx.addIssue({ code: 'custom', message: `invalid cron expression: ${why}` });
     })
+    // A custom format: field ranges and their order are beyond a pattern (test/api/contract/hooks.py generates them).
+    .meta({ format: 'cron' })
     .describe('5-field cron: minute hour day-of-month month day-of-week (or @daily, @hourly, ...)'),
   timezone: z
     .string()
     .refine((v) => canonicalTimezone(v) !== undefined, { message: 'unknown time zone (expected an IANA name such as America/Toronto)' })
+    .meta({ format: 'time-zone' })
     .default(DEFAULT_TIMEZONE)
-    .describe('IANA time zone of the cron expression'),
+    .describe('IANA time zone of the cron expression (any case: `utc` is UTC)'),
   overlap: z.enum(OVERLAP).default('skip').describe('When a run is due while the previous one still runs'),
   catchupWindow: z
     .string()
@@ -114,8 +120,9 @@ const CreateBody = z.object({
       const why = catchupProblem(v);
       if (why) ctx.addIssue({ code: 'custom', message: why });
     })
+    .meta({ format: 'catchup-window' })
     .optional()
-    .describe('How late a missed run (server down) may still start, e.g. 10m, 1h (Temporal default otherwise)'),
+    .describe('How late a missed run (server down) may still start: at least 10s, units ms/s/m/h/d concatenated (10m, 1h30m, 2d); Temporal default otherwise'),
   paused: z.boolean().default(false),
   note: Note,
 });
@@ -223,6 +230,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
       config: { access: 'read' },
       schema: {
         tags: ['schedules'],
+        operationId: 'listSchedules',
         summary: 'Every schedule (from Temporal visibility: changes show within moments)',
         response: { ...problemResponses, 200: z.object({ schedules: z.array(ScheduleView) }) },
       },
@@ -243,6 +251,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
       config: { access: 'read' },
       schema: {
         tags: ['schedules'],
+        operationId: 'getSchedule',
         summary: 'One schedule: next run times, recent runs, paused state and note',
         params: IdParams,
         response: { ...problemResponses, 200: one },
@@ -258,8 +267,10 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
     '/schedules',
     {
       config: mutating(services, 'admin'),
+      links: createScheduleLinks,
       schema: {
         tags: ['schedules'],
+        operationId: 'createSchedule',
         summary: 'Creates a schedule running a definition (pinned to its current version) on a cron',
         body: CreateBody,
         response: { ...problemResponses, 201: one, 409: problemResponses[400], 422: problemResponses[400] },
@@ -290,7 +301,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
         ...(body.catchupWindow ? { catchupWindow: body.catchupWindow } : {}),
         createdBy: subject,
       };
-      const args: [RunInput] = [{ definition, ...(body.input !== undefined ? { input: body.input } : {}), initiator: subject }];
+      const args: [RunInput] = [scheduledRun(definition, body.input, body.id, subject, [], services.config.linkSecret)];
       try {
         await schedules.create({
           scheduleId: body.id,
@@ -336,7 +347,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
       `/schedules/:id/${name}`,
       {
         config: mutating(services, 'admin'),
-        schema: { tags: ['schedules'], summary, params: IdParams, body: NoteBody, response: { ...problemResponses, 200: one } },
+        schema: { tags: ['schedules'], operationId: `${name}Schedule`, summary, params: IdParams, body: NoteBody, response: { ...problemResponses, 200: one } },
       },
       async (req, reply) => {
         const { id } = req.params;
@@ -358,7 +369,23 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
 
   action('pause', 'Pauses a schedule (no runs until unpaused)', (id, note, _d, subject) => schedules.getHandle(id).pause(note ?? `paused by ${subject}`));
   action('unpause', 'Resumes a paused schedule', (id, note, _d, subject) => schedules.getHandle(id).unpause(note ?? `unpaused by ${subject}`));
-  action('trigger', "Starts a run now (subject to the schedule's overlap policy)", (id, _note, d) => schedules.getHandle(id).trigger(d.policies.overlap));
+  action('trigger', "Starts a run now (subject to the schedule's overlap policy); whoever triggers it may not approve its runs", async (id, _note, d, subject) => {
+    const handle = schedules.getHandle(id);
+    // The triggering admin joins those who may not approve the schedule's runs (four-eyes), signed
+    // into the action's run ticket before the run starts.
+    await handle.update((current) => {
+      if (current.action.type !== 'startWorkflow') return current;
+      const [run] = current.action.args as [RunInput];
+      // Only what this API signed counts: the action's args are writable by anyone who reaches Temporal.
+      const claims = run.ticket ? readRunTicket(run.ticket, services.config.linkSecret) : undefined;
+      const initiator = claims?.by ?? subject;
+      const previous = claims?.x ?? [];
+      const excluded = initiator === subject || previous.includes(subject) ? previous : [...previous, subject];
+      const signed = scheduledRun(run.definition, run.input, current.action.workflowId, initiator, excluded, services.config.linkSecret);
+      return { ...current, action: { ...current.action, args: [signed] } };
+    });
+    await handle.trigger(d.policies.overlap);
+  });
 
   app.delete(
     '/schedules/:id',
@@ -366,6 +393,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
       config: mutating(services, 'admin'),
       schema: {
         tags: ['schedules'],
+        operationId: 'deleteSchedule',
         summary: 'Deletes a schedule (runs it started keep running)',
         params: IdParams,
         response: { ...problemResponses, 204: z.null().describe('Deleted') },

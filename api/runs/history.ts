@@ -7,6 +7,7 @@ import type { LoadedDataConverter, Payload } from '@temporalio/common';
 import proto, { type temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import type { HistoryEvent } from './schemas.ts';
+import { verifyLink } from '../links/token.ts';
 
 const E = proto.temporal.api.enums.v1.EventType;
 type RawEvent = temporal.api.history.v1.IHistoryEvent;
@@ -15,7 +16,7 @@ type RawPayload = temporal.api.common.v1.IPayload;
 /** Earlier executions (continue-as-new) followed at most this far back. */
 const MAX_EXECUTIONS = 10;
 
-async function decodePayloads(dc: LoadedDataConverter, payloads: RawPayload[] | null | undefined): Promise<unknown[]> {
+export async function decodePayloads(dc: LoadedDataConverter, payloads: RawPayload[] | null | undefined): Promise<unknown[]> {
   let ps = (payloads ?? []) as Payload[];
   for (const codec of [...dc.payloadCodecs].reverse()) ps = await codec.decode(ps);
   return ps.map((p) => {
@@ -43,12 +44,26 @@ function str(v: unknown): string | undefined {
 interface Answer {
   stepId?: string;
   decision?: string;
+  token?: string;
   approver?: { id?: string };
   comment?: string;
 }
 
+/**
+ * Who an approval answer speaks for: the subject its token was signed for (the run counts nothing
+ * else), or what an unsigned answer merely claimed, marked as such.
+ */
+function answeredBy(answer: Answer | undefined, signingKey: string | undefined): string | undefined {
+  if (typeof answer?.token === 'string') {
+    const v = verifyLink(answer.token, signingKey);
+    return v.ok ? v.claims.approver : '(invalid token)';
+  }
+  const claimed = str(answer?.approver?.id);
+  return claimed && `${claimed} (unsigned)`;
+}
+
 /** Timeline of one execution. `prev` is the run id it continued from, if any. */
-async function executionTimeline(client: Client, id: string, runId: string | undefined): Promise<{ events: HistoryEvent[]; runId: string; prev?: string }> {
+async function executionTimeline(client: Client, id: string, runId: string | undefined, signingKey: string | undefined): Promise<{ events: HistoryEvent[]; runId: string; prev?: string }> {
   const dc = client.options.loadedDataConverter;
   const history = await client.workflow.getHandle(id, runId).fetchHistory();
   const raw = history.events ?? [];
@@ -126,7 +141,7 @@ async function executionTimeline(client: Client, id: string, runId: string | und
         const a = e.workflowExecutionSignaledEventAttributes!;
         const [arg] = await decodePayloads(dc, a.input?.payloads?.slice(0, 1));
         const answer = (a.signalName === 'approval' ? arg : undefined) as Answer | undefined;
-        const actor = str(answer?.approver?.id) ?? str(a.identity);
+        const actor = answeredBy(answer, signingKey) ?? str(a.identity);
         const what = answer ? `approval answer: ${answer.decision} on ${answer.stepId}${answer.comment ? ` (${answer.comment})` : ''}` : `event '${a.signalName}'`;
         push(e, 'signal', `signal ${a.signalName}${actor ? ` from ${actor}` : ''}: ${what}`, { actor, stepId: str(answer?.stepId) });
         break;
@@ -137,7 +152,7 @@ async function executionTimeline(client: Client, id: string, runId: string | und
         const name = req?.input?.name ?? 'update';
         const [arg] = await decodePayloads(dc, req?.input?.args?.payloads?.slice(0, 1));
         const body = (arg ?? {}) as Answer & { name?: string };
-        const approver = name === 'answerApproval' ? str(body.approver?.id) : undefined;
+        const approver = name === 'answerApproval' ? answeredBy(body, signingKey) : undefined;
         const actor = approver ?? str(req?.meta?.identity);
         const stepId = str(body.stepId);
         updates.set(a.protocolInstanceId ?? '', { name, ...(actor ? { actor } : {}), ...(stepId ? { stepId } : {}) });
@@ -237,11 +252,11 @@ function keyOf(name: keyof typeof SEARCH_ATTRIBUTES): string {
 }
 
 /** The timeline of a run (its current execution and those it continued from), oldest first. */
-export async function runTimeline(client: Client, id: string, runId?: string): Promise<HistoryEvent[]> {
+export async function runTimeline(client: Client, id: string, runId: string | undefined, signingKey: string | undefined): Promise<HistoryEvent[]> {
   const executions: HistoryEvent[][] = [];
   let next: string | undefined = runId;
   for (let i = 0; i < MAX_EXECUTIONS; i++) {
-    const t = await executionTimeline(client, id, next);
+    const t = await executionTimeline(client, id, next, signingKey);
     executions.unshift(t.events);
     if (!t.prev) break;
     next = t.prev;

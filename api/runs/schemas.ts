@@ -105,8 +105,10 @@ export type HistoryEvent = z.infer<typeof HistoryEvent>;
 export function hasUnsafeChars(value: string): boolean {
   return /['"\\]/.test(value) || [...value].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }
-export const safeString = (max = 200) =>
-  z.string().min(1).max(max).refine((v) => !hasUnsafeChars(v), 'may not contain quotes, backslashes or control characters');
+/** hasUnsafeChars as a pattern, so the OpenAPI document states the rule the server enforces. */
+// eslint-disable-next-line no-control-regex
+export const SAFE_TEXT = /^[^'"\\\u0000-\u001f\u007f]*$/;
+export const safeString = (max = 200) => z.string().min(1).max(max).regex(SAFE_TEXT, 'may not contain quotes, backslashes or control characters');
 
 export const RunParams = z.object({ id: safeString(400).describe('Run id (workflow id)') });
 export const StepParams = RunParams.extend({ step: safeString(200).describe('Step id') });

@@ -19,6 +19,7 @@ import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { problem } from '../problem.ts';
 import { hasUnsafeChars, RUN_STATUSES, TEMPORAL_STATUSES, type RunSummary } from './schemas.ts';
+import { signRunTicket, type TicketSubject } from '../../trust/run-ticket.ts';
 
 /** How long a call that needs a worker (query, update) may take before the API gives up. */
 export const WORKER_DEADLINE_MS = 10_000;
@@ -37,9 +38,20 @@ const CLOSED_STATUS: Partial<Record<string, RunStatus>> = {
  * The start options every run the API starts carries: the interpreter's input, the initiator in the memo (plus
  * `memo`), and the search attributes the run lists filter on.
  */
-export function interpretStartOptions(def: CompiledDefinition, input: unknown, initiator: string, memo: Record<string, unknown> = {}) {
+/**
+ * Start options of an interpreter run: its input signed with a run ticket (trust/run-ticket.ts) for
+ * `signed.workflowId` (or every run of a schedule), so the worker admits it and trusts `initiator`.
+ */
+export function interpretStartOptions(
+  def: CompiledDefinition,
+  input: unknown,
+  initiator: string,
+  memo: Record<string, unknown>,
+  signed: { workflowId: TicketSubject['workflowId']; key: string },
+) {
+  const ticket = signRunTicket({ workflowId: signed.workflowId, definition: def, input: input ?? null, initiator }, signed.key);
   return {
-    args: [{ definition: def, input, initiator } satisfies RunInput] as [RunInput],
+    args: [{ definition: def, input, initiator, ticket } satisfies RunInput] as [RunInput],
     memo: { initiator, ...memo },
     typedSearchAttributes: [
       { key: SEARCH_ATTRIBUTE_KEYS.definition, value: def.name },
@@ -48,6 +60,12 @@ export function interpretStartOptions(def: CompiledDefinition, input: unknown, i
       { key: SEARCH_ATTRIBUTE_KEYS.initiator, value: initiator },
     ],
   };
+}
+
+/** The run input of a schedule's action: every run it starts carries a ticket for `<scheduleWorkflowId>-<time>`. */
+export function scheduledRun(def: CompiledDefinition, input: unknown, scheduleWorkflowId: string, initiator: string, excluded: string[], key: string): RunInput {
+  const ticket = signRunTicket({ workflowId: { schedulePrefix: scheduleWorkflowId }, definition: def, input: input ?? null, initiator, excluded }, key);
+  return { definition: def, ...(input !== undefined ? { input } : {}), initiator, ticket };
 }
 
 /** What describe() and visibility rows both give. */
@@ -184,6 +202,7 @@ const REFUSALS: Record<string, { status: number; slug: string }> = {
   [RefusalType.Expired]: { status: 410, slug: 'expired' },
   [RefusalType.NotPaused]: { status: 409, slug: 'not-paused' },
   [RefusalType.InvalidPayload]: { status: 400, slug: 'invalid-payload' },
+  [RefusalType.InvalidToken]: { status: 403, slug: 'invalid-token' },
 };
 
 export const PROBLEM = {

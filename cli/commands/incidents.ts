@@ -4,7 +4,7 @@ import { act } from '../context.ts';
 import { UsageError } from '../errors.ts';
 import type { RunGraph, RunSummary } from '../types.ts';
 import { table } from '../render/table.ts';
-import { between, time } from '../render/format.ts';
+import { between, oneLine, time } from '../render/format.ts';
 import { graphTree } from '../render/tree.ts';
 import { buildInput, positiveInt } from './runs.ts';
 
@@ -43,7 +43,7 @@ function incidentText({ incident: i, graph, graphError }: IncidentDetail): strin
     `  started     ${time(i.startTime)}`,
   ];
   if (i.closeTime) lines.push(`  closed      ${time(i.closeTime)} (${between(i.startTime, i.closeTime)})`);
-  if (graph?.error) lines.push(`  error       ${graph.error}`);
+  if (graph?.error) lines.push(`  error       ${oneLine(graph.error, 1000)}`);
   const steps = graph ? graphTree(graph.nodes) : `  (step graph unavailable: ${graphError ?? 'no worker answered'})`;
   return `${lines.join('\n')}\nsteps:\n${steps}`;
 }
@@ -73,9 +73,9 @@ export function register(program: Command): void {
           query: { status: opts.status as string | undefined, pageSize: opts.limit as number },
         });
         ctx.emit(res, () => {
-          const rows = res.incidents.map((i) => [i.id, i.severity ?? '', i.status, i.title ?? '', i.clubs?.join(',') ?? '', i.owner ?? '', time(i.startTime)]);
+          const rows = res.incidents.map((i) => [i.id, i.severity ?? '', i.status, oneLine(i.title ?? '', 80), i.clubs?.join(',') ?? '', i.owner ?? '', time(i.startTime), i.kind ?? '']);
           const more = res.nextPageToken ? '\n(more incidents: raise --limit)' : '';
-          return table(['id', 'severity', 'status', 'title', 'clubs', 'owner', 'started'], rows, '(no incidents)') + more;
+          return table(['id', 'severity', 'status', 'title', 'clubs', 'owner', 'started', 'kind'], rows, '(no incidents)') + more;
         });
       }),
     );

@@ -5,7 +5,7 @@ import { ApiError, EXIT, UsageError } from '../errors.ts';
 import type { RunDetail } from '../types.ts';
 import { readSource } from './definitions.ts';
 import { table } from '../render/table.ts';
-import { between, since, time } from '../render/format.ts';
+import { between, oneLine, since, time } from '../render/format.ts';
 import { runView } from '../render/tree.ts';
 import { WatchDisplay } from '../render/progress.ts';
 
@@ -94,7 +94,8 @@ export async function watchRun(ctx: Context, id: string, intervalMs = Number(pro
       if (status) {
         display.stop();
         const took = between(detail.run.startTime, detail.run.closeTime ?? detail.graph?.endedAt);
-        const error = status !== 'completed' && detail.graph?.error ? `: ${detail.graph.error}` : '';
+        const why = detail.graph?.error ?? detail.failure?.message;
+        const error = status !== 'completed' && why ? `: ${oneLine(why)}` : '';
         ctx.emit(detail, () => `run ${id} ${status}${took ? ` in ${took}` : ''}${error}`);
         return status === 'completed' ? EXIT.ok : EXIT.failed;
       }
@@ -160,7 +161,7 @@ export function register(program: Command): void {
 
   program
     .command('get')
-    .description('A run: its summary and step graph (statuses, attempts, durations, approvals, fan-out counts)')
+    .description("A run: its summary, step graph (statuses, attempts, durations, approvals, fan-out counts) and result (output or failure)")
     .argument('<run>', 'run id')
     .action(
       act(async (ctx, [id]) => {

@@ -38,3 +38,31 @@ export function since(value: string | undefined, now = Date.now()): string | und
   if (Number.isNaN(d.getTime())) throw new UsageError(`--since: expected a time (2025-03-01T12:00:00Z) or an age (30m, 6h, 2d), got "${value}"`);
   return d.toISOString();
 }
+
+/** `512 B`, `1.5 KiB`, `3.2 GiB`. */
+export function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${i ? v.toFixed(1) : v} ${units[i]}`;
+}
+
+/**
+ * `text` on one line, for line-oriented output (watch transitions, table cells): line breaks and runs of
+ * whitespace become single spaces (a break between two sentences a `; `), cut at `max` characters.
+ */
+export function oneLine(text: string, max = 300): string {
+  const flat = text
+    // eslint-disable-next-line no-control-regex -- terminal control characters (escape sequences) are dropped
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '')
+    .split(/\r?\n|\r/)
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .reduce((acc, l) => (!acc ? l : /[.;:,]$/.test(acc) ? `${acc} ${l}` : `${acc}; ${l}`), '')
+    .replace(/\s+/g, ' ');
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}

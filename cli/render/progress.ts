@@ -3,7 +3,7 @@
 import cliProgress from 'cli-progress';
 import type { GraphNode, NodeStatus, RunDetail } from '../types.ts';
 import { ICONS, fanOutText } from './tree.ts';
-import { between } from './format.ts';
+import { between, oneLine } from './format.ts';
 
 const clock = () => new Date().toISOString().slice(11, 19);
 
@@ -15,7 +15,7 @@ function transitionExtra(n: GraphNode): string {
     if ((n.attempts ?? 1) > 1) parts.push(`${n.attempts} attempts`);
   }
   if (n.status === 'waiting' && n.approval && !n.approval.outcome) parts.push(`waiting for ${n.approval.pendingGroups.join(', ') || 'approvers'}`);
-  if (n.status === 'failed' && n.error) parts.push(n.error);
+  if (n.status === 'failed' && n.error) parts.push(oneLine(n.error));
   return parts.length ? ` (${parts.join('; ')})` : '';
 }
 
@@ -56,7 +56,7 @@ export class WatchDisplay {
       if (prev !== n.status && !(prev === undefined && n.status === 'pending')) {
         this.line(`${clock()} ${ICONS[n.status] ?? '?'} ${n.id}: ${prev ?? 'pending'} → ${n.status}${transitionExtra(n)}`);
       } else if (n.status === 'running' && (n.attempts ?? 1) > (this.attempts.get(n.id) ?? 1)) {
-        this.line(`${clock()} ↻ ${n.id}: attempt ${n.attempts}${n.error ? ` (${n.error})` : ''}`);
+        this.line(`${clock()} ↻ ${n.id}: attempt ${n.attempts}${n.error ? ` (${oneLine(n.error)})` : ''}`);
       }
       this.status.set(n.id, n.status);
       if (n.attempts !== undefined) this.attempts.set(n.id, n.attempts);

@@ -1,7 +1,8 @@
 // A run's summary and its step graph as an indented tree: status, attempts, duration, fan-out counts,
 // pending approvers and errors per step.
 import type { GraphNode, NodeStatus, RunDetail } from '../types.ts';
-import { between, time } from './format.ts';
+import { between, oneLine, time } from './format.ts';
+import { outcomeView } from './output.ts';
 
 export const ICONS: Record<NodeStatus, string> = {
   pending: '·',
@@ -47,10 +48,10 @@ function details(n: GraphNode): string[] {
     for (const r of a.refused) out.push(`refused ${r.approver}: ${r.reason}`);
   }
   if (n.fanOut?.failures.length) {
-    for (const f of n.fanOut.failures.slice(0, 5)) out.push(`item ${f.index}: ${f.error}`);
+    for (const f of n.fanOut.failures.slice(0, 5)) out.push(`item ${f.index}: ${oneLine(f.error)}`);
     if (n.fanOut.failures.length > 5) out.push(`… ${n.fanOut.failed - 5} more failed items`);
   }
-  if (n.error) out.push(`error: ${n.error}`);
+  if (n.error) out.push(`error: ${oneLine(n.error, 1000)}`);
   return out;
 }
 
@@ -87,11 +88,12 @@ export function runSummary({ run, graph }: RunDetail): string {
   else lines.push(`  running for ${between(run.startTime, undefined)}`);
   const temporal = run.temporalStatus?.toLowerCase();
   if (temporal && temporal !== 'running' && temporal !== run.status) lines.push(`  temporal    ${run.temporalStatus}`);
-  if (graph?.error) lines.push(`  error       ${graph.error}`);
+  if (graph?.error) lines.push(`  error       ${oneLine(graph.error, 1000)}`);
   return lines.join('\n');
 }
 
 export function runView(detail: RunDetail): string {
   const steps = detail.graph ? graphTree(detail.graph.nodes) : `  (step graph unavailable: ${detail.graphError ?? 'no worker answered'})`;
-  return `${runSummary(detail)}\nsteps:\n${steps}`;
+  const outcome = outcomeView(detail);
+  return `${runSummary(detail)}\nsteps:\n${steps}${outcome ? `\n${outcome}` : ''}`;
 }

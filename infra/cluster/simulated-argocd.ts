@@ -4,7 +4,9 @@
 //   - root app: for every new commit on the root branch (first parent, oldest first) it reads
 //     apps/argo-apps/kustomization.yaml, follows each listed directory's kustomization to its
 //     argo.yaml and server-side applies the Application documents into the argocd namespace
-//     (what the real `argo-apps` Application does once a merge lands);
+//     (what the real `argo-apps` Application does once a merge lands); with `syncEachCommit: false`,
+//     when several commits landed between two polls, the Applications sync only at the head it
+//     sees, as a real ArgoCD does (by default each commit is synced before the next);
 //   - application controller: for each Application whose target revision (HEAD, a branch or a
 //     commit of its repoURL) resolves to a commit it has not synced yet, it checks that the source
 //     path exists with a kustomization at that commit, then writes what ArgoCD writes: status.sync
@@ -38,6 +40,8 @@ export interface SimulatedArgocdOptions {
   pollMs?: number;
   /** Time spent Progressing before a sync completes. */
   syncDelayMs?: number;
+  /** false: commits that landed together are synced only at the newest, as ArgoCD does (default true: each in turn). */
+  syncEachCommit?: boolean;
 }
 
 export interface SimulatedArgocd {
@@ -47,6 +51,9 @@ export interface SimulatedArgocd {
   applied: Set<string>;
   fail(app: string, message: string): void;
   heal(app: string): void;
+  /** Stops reconciling (resolves once the current pass is over): commits pushed meanwhile land "between two polls". */
+  pause(): Promise<void>;
+  resume(): void;
   /** Errors of the last tick, if any (for test diagnostics). */
   lastError(): string | undefined;
   stop(): Promise<void>;
@@ -81,6 +88,7 @@ export async function startSimulatedArgocd(opts: SimulatedArgocdOptions): Promis
   let rootSeen: string | undefined;
   let error: string | undefined;
   let stopped = false;
+  let paused = false;
 
   await client.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } } as KObject, { fieldManager: FIELD_MANAGER });
 
@@ -144,7 +152,7 @@ export async function startSimulatedArgocd(opts: SimulatedArgocdOptions): Promis
       }
       rootSeen = commit;
       // Each commit reconciled before the next: the Applications created by it sync at it.
-      if (commit !== head) await reconcileAll(commit);
+      if (commit !== head && opts.syncEachCommit !== false) await reconcileAll(commit);
     }
   };
 
@@ -224,8 +232,10 @@ export async function startSimulatedArgocd(opts: SimulatedArgocdOptions): Promis
   let running: Promise<void> = Promise.resolve();
   const tick = async () => {
     try {
-      await syncRoot();
-      await reconcileAll();
+      if (!paused) {
+        await syncRoot();
+        await reconcileAll();
+      }
       error = undefined;
     } catch (err) {
       error = (err as Error).message;
@@ -242,6 +252,13 @@ export async function startSimulatedArgocd(opts: SimulatedArgocdOptions): Promis
     heal(app) {
       failing.delete(app);
       resync.add(app);
+    },
+    async pause() {
+      paused = true;
+      await running;
+    },
+    resume() {
+      paused = false;
     },
     lastError: () => error,
     async stop() {

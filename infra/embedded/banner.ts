@@ -9,7 +9,10 @@ export interface BannerInfo {
   uiUrl?: string;
   apiUrl: string;
   dataDir: string;
-  tokens: DevTokens;
+  /** The dev tokens, when the API accepts them (api/config.ts). */
+  tokens?: DevTokens;
+  /** `opt-in`: the dev tokens are live on a non-loopback address (CEDILLE_DEV_TOKENS=1): shouted about. */
+  devTokens?: 'loopback' | 'opt-in' | 'off';
   /** How to invoke the `temporal` CLI (a full path when it is not on PATH). */
   cli: string;
   /** The Kubernetes cluster the worker's activities use, if any. */
@@ -33,7 +36,25 @@ function codecLines(c: NonNullable<BannerInfo['codec']>): string[] {
   ];
 }
 
+function tokenLines(b: BannerInfo): string[] {
+  if (!b.tokens) return ['  Tokens          (dev tokens off: use your OIDC or CEDILLE_API_TOKENS_FILE token)'];
+  const lines = [
+    `  Admin token     ${b.tokens.admin}   (dev-admin: everything but approving)`,
+    `  Approver token  ${b.tokens.approver}   (dev-approver: operator, groups ets-it, sre, admins)`,
+  ];
+  if (b.devTokens !== 'opt-in') return lines;
+  const rule = `  ${'!'.repeat(100)}`;
+  return [
+    rule,
+    `  !! WARNING: CEDILLE_DEV_TOKENS=1 - the dev tokens below are live on ${b.apiUrl}, which is NOT a loopback address.`,
+    '  !! Anyone who reaches it with them acts as admin or approver. Use OIDC or CEDILLE_API_TOKENS_FILE beyond one machine.',
+    rule,
+    ...lines,
+  ];
+}
+
 export function banner(b: BannerInfo): string {
+  const token = b.tokens?.admin ?? '<your token>';
   const ns = b.namespace === 'default' ? '' : ` --namespace ${b.namespace}`;
   const startForm = b.uiUrl
     ? `${b.uiUrl}/namespaces/${encodeURIComponent(b.namespace)}/workflows/start-workflow?` +
@@ -45,16 +66,15 @@ export function banner(b: BannerInfo): string {
     `  Temporal        ${b.temporalAddress}   namespace ${b.namespace}   task queue ${b.taskQueue}`,
     `  API             ${b.apiUrl}   (/healthz, /readyz, /metrics)`,
     `  API docs        ${b.apiUrl}/docs`,
-    `  Admin token     ${b.tokens.admin}   (dev-admin: everything but approving)`,
-    `  Approver token  ${b.tokens.approver}   (dev-approver: operator, groups ets-it, sre, admins)`,
+    ...tokenLines(b),
     `  Kubernetes      ${kubernetesLine(b.kubernetes)}`,
     ...(b.codec ? codecLines(b.codec) : []),
     `  Data            ${b.dataDir}`,
     'Try it, the built-in helloWorld workflow with input {"name":"Ada"}:',
     ...(startForm ? [`  in the UI      ${startForm}`] : []),
     `  with temporal  ${b.cli} workflow start --type helloWorld --task-queue ${b.taskQueue} --input '{"name":"Ada"}' --address ${b.temporalAddress}${ns}`,
-    ...(b.codec ? [`  its result     ${b.cli} workflow show -w <workflow id> --address ${b.temporalAddress}${ns} --codec-endpoint ${b.codec.endpoint} --codec-auth 'Bearer ${b.tokens.admin}'`] : []),
-    `  with cedille   CEDILLE_API_URL=${b.apiUrl} CEDILLE_TOKEN=${b.tokens.admin} npm run -s cedille -- run hello-world --set name=Ada --watch`,
+    ...(b.codec ? [`  its result     ${b.cli} workflow show -w <workflow id> --address ${b.temporalAddress}${ns} --codec-endpoint ${b.codec.endpoint} --codec-auth 'Bearer ${token}'`] : []),
+    `  with cedille   CEDILLE_API_URL=${b.apiUrl} CEDILLE_TOKEN=${token} npm run -s cedille -- run hello-world --set name=Ada --watch`,
     '',
   ].join('\n');
 }

@@ -19,7 +19,10 @@ import { startSimulatedCsiProvisioner } from '../cluster/simulated-csi-provision
 import { dataDir } from '../tools/paths.ts';
 import { ensureTemporalCli } from '../tools/temporal.ts';
 import { freePort, portOrFree, startDevServer } from '../tools/temporal-dev-server.ts';
+import { temporalConnectionFromEnv, type TemporalConnectionOptions } from '../temporal-connection.ts';
 import { banner } from './banner.ts';
+import { endpointsFile, portOf, readEndpoints, type Endpoints } from './endpoints.ts';
+import { writeFileAtomic } from '../tools/atomic-file.ts';
 import { codecDisabled, ensureKeyFile } from '../../codec/index.ts';
 
 const env = process.env;
@@ -43,8 +46,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /** A server started by hand lacks the search attributes the interpreter upserts (as worker/main.ts does). */
-async function registerSearchAttributes(address: string, namespace: string): Promise<void> {
-  const client = await Connection.connect({ address });
+async function registerSearchAttributes(temporal: TemporalConnectionOptions, namespace: string): Promise<void> {
+  const client = await Connection.connect(temporal);
   try {
     const added = await ensureSearchAttributes(client, namespace);
     if (added.length) say(`registered search attributes: ${added.join(', ')}`);
@@ -59,6 +62,12 @@ function uiOrigins(uiUrl: string): string[] {
   const u = new URL(uiUrl);
   const names = ['127.0.0.1', 'localhost'].includes(u.hostname) ? ['127.0.0.1', 'localhost'] : [u.hostname];
   return names.map((h) => `${u.protocol}//${h}${u.port ? `:${u.port}` : ''}`);
+}
+
+/** The first of `candidates` that is free, else any free port. */
+async function firstFreePort(...candidates: (number | undefined)[]): Promise<number> {
+  for (const c of candidates) if (c !== undefined && (await portOrFree(c)) === c) return c;
+  return freePort();
 }
 
 /** Starts everything; resolves to the worker's run promise, which settles once the worker has stopped. */
@@ -76,7 +85,9 @@ async function start(): Promise<Promise<void>> {
     ensureKeyFile(env.CEDILLE_CODEC_KEYS);
   }
   // The API's address is chosen first: the UI is told where the codec endpoint is.
-  const apiPort = env.API_PORT === '0' ? String(await freePort()) : env.API_PORT || String(await portOrFree(DEFAULT_API_PORT));
+  // Ports taken by something else move to free ones; the ones chosen last time (endpoints.json) come first.
+  const previous = readEndpoints(dir);
+  const apiPort = env.API_PORT === '0' ? String(await freePort()) : env.API_PORT || String(await firstFreePort(portOf(previous?.apiUrl), DEFAULT_API_PORT));
   const codecEndpoint = codecDisabled(env) ? undefined : `${(env.API_PUBLIC_URL || `http://${env.API_HOST || '127.0.0.1'}:${apiPort}`).replace(/\/+$/, '')}/v1/codec`;
   if (!address) {
     cli = await ensureTemporalCli();
@@ -86,17 +97,18 @@ async function start(): Promise<Promise<void>> {
       logFile: join(dir, 'temporal.log'),
       logLevel: 'warn',
       ui: true,
-      port: await portOrFree(7233),
-      uiPort: await portOrFree(8233),
+      port: await firstFreePort(portOf(previous?.temporalAddress), 7233),
+      uiPort: await firstFreePort(portOf(previous?.uiUrl), 8233),
       uiCodecEndpoint: codecEndpoint,
       namespace,
       signal: stopping.signal,
     });
     undo.push(() => server.stop());
     ({ address, uiUrl } = server);
-  } else {
-    await registerSearchAttributes(address, namespace);
   }
+  // An existing Temporal may want TLS/mTLS and a token (TEMPORAL_TLS_*, TEMPORAL_API_KEY_FILE); the dev server is plaintext.
+  const temporal: TemporalConnectionOptions = env.TEMPORAL_ADDRESS ? temporalConnectionFromEnv(env) : { address };
+  if (env.TEMPORAL_ADDRESS) await registerSearchAttributes(temporal, namespace);
 
   let kubernetes: { kubeconfig: string; server?: string; local: boolean } | undefined;
   if (env.KUBECONFIG) {
@@ -118,7 +130,7 @@ async function start(): Promise<Promise<void>> {
     kubernetes = { kubeconfig: cluster.kubeconfigPath, server: cluster.server, local: true };
   }
 
-  const connection = await NativeConnection.connect({ address });
+  const connection = await NativeConnection.connect(temporal);
   undo.push(() => connection.close());
   say('starting the worker');
   const prebuilt = env.CEDILLE_WORKFLOW_BUNDLE; // test/run.ts bundles the workflows once per run
@@ -143,6 +155,9 @@ async function start(): Promise<Promise<void>> {
   const api = await buildApi({ config, logger: { level: 'warn' } });
   undo.push(() => api.close());
   const apiUrl = await api.listen({ host: config.host, port: config.port });
+  // For the CLI (cli/config.ts) and the next start; not a secret, so readable by the user's other tools.
+  const endpoints: Endpoints = { apiUrl, ...(env.TEMPORAL_ADDRESS ? {} : { temporalAddress: address }), ...(uiUrl ? { uiUrl } : {}), pid: process.pid, startedAt: new Date().toISOString() };
+  writeFileAtomic(endpointsFile(dir), `${JSON.stringify(endpoints, null, 2)}\n`, { mode: 0o644 });
 
   process.stdout.write(
     banner({
@@ -152,7 +167,8 @@ async function start(): Promise<Promise<void>> {
       uiUrl,
       apiUrl,
       dataDir: dir,
-      tokens: config.tokens,
+      ...(config.tokens ? { tokens: config.tokens } : {}),
+      devTokens: config.devTokens,
       cli,
       kubernetes,
       ...(codecEndpoint ? { codec: { keys: env.CEDILLE_CODEC_KEYS, endpoint: codecEndpoint } } : {}),

@@ -16,4 +16,6 @@ export const TOOL_VERSIONS = {
   openbao: '2.7.2',
   /** `github.com/fsouza/fake-gcs-server` (`go install`): the GCS of tests and of the embedded default. */
   fakeGcsServer: '1.56.1',
+  /** PyPI `schemathesis`: the `st` CLI fuzzing the API against its OpenAPI document (test/api/contract.test.ts). */
+  schemathesis: '4.32.5',
 } as const;

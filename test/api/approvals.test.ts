@@ -172,3 +172,35 @@ describe('access matrix of approve / reject', () => {
     }
   });
 });
+
+describe('GET /v1/approvals is bounded (issue 12)', () => {
+  it('refuses a page size over the cap with a 400 naming the field, and a token it did not issue', async () => {
+    for (const pageSize of ['101', '1000', '0']) {
+      const res = await env.as('sre2', { method: 'GET', url: `/v1/approvals?pageSize=${pageSize}` });
+      assert.equal(res.statusCode, 400, pageSize);
+      assert.equal(res.json().errors[0].field, 'querystring.pageSize');
+    }
+    const forged = await env.as('sre2', { method: 'GET', url: '/v1/approvals?nextPageToken=abc.def' });
+    assert.equal(forged.statusCode, 400);
+    assert.equal(forged.json().errors[0].field, 'querystring.nextPageToken');
+  });
+
+  it('looks at pageSize waiting runs per call; nextPageToken reaches the others', async () => {
+    const ids = await Promise.all([0, 1, 2].map(() => startRun(env, 'sre', 'api-approval')));
+    await Promise.all(ids.map(waitingApproval));
+    const seen: string[] = [];
+    let token: string | undefined;
+    let pages = 0;
+    do {
+      const res = await env.as('sre2', { method: 'GET', url: `/v1/approvals?pageSize=1${token ? `&nextPageToken=${token}` : ''}` });
+      assert.equal(res.statusCode, 200, res.body);
+      const body = res.json() as { approvals: Pending[]; nextPageToken?: string };
+      assert.ok(body.approvals.length <= 1, `one waiting run looked at, so at most its one approval: ${body.approvals.length}`);
+      seen.push(...body.approvals.map((p) => p.run.id));
+      token = body.nextPageToken;
+      pages++;
+    } while (token && !ids.every((id) => seen.includes(id)));
+    for (const id of ids) assert.ok(seen.includes(id), `${id} reached through the pages`);
+    assert.ok(pages >= 3, `${pages} pages for three runs`);
+  });
+});

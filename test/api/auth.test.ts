@@ -19,6 +19,8 @@ const AUDIENCE = 'cedille-workflows';
 describe('OIDC bearer tokens (JWKS over HTTP)', () => {
   let jwks: Server;
   let app: FastifyInstance;
+  const apps: FastifyInstance[] = [];
+  let oidcApi: (env?: Record<string, string>) => Promise<FastifyInstance>;
   let sign: (claims: Record<string, unknown>, opts?: { exp?: string; iss?: string; aud?: string; key?: 'good' | 'other' }) => Promise<string>;
 
   before(async () => {
@@ -36,25 +38,47 @@ describe('OIDC bearer tokens (JWKS over HTTP)', () => {
         .setIssuedAt()
         .setExpirationTime(opts.exp ?? '5m')
         .sign(opts.key === 'other' ? other.privateKey : good.privateKey);
-    const config = apiConfigFromEnv({
-      TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
-      CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-auth-')),
-      OIDC_ISSUER: ISSUER,
-      OIDC_AUDIENCE: AUDIENCE,
-      OIDC_JWKS_URL: `http://127.0.0.1:${port}/certs`,
-    });
-    app = await buildApi({ config });
+    oidcApi = async (env = {}) => {
+      const config = apiConfigFromEnv({
+        TEMPORAL_ADDRESS: process.env.TEMPORAL_ADDRESS!,
+        CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-auth-')),
+        OIDC_ISSUER: ISSUER,
+        OIDC_AUDIENCE: AUDIENCE,
+        OIDC_JWKS_URL: `http://127.0.0.1:${port}/certs`,
+        ...env,
+      });
+      const built = await buildApi({ config });
+      apps.push(built);
+      return built;
+    };
+    // Keycloak realm roles, asked for explicitly.
+    app = await oidcApi({ OIDC_ROLES_CLAIM: 'realm_access.roles' });
   });
   after(async () => {
-    await app.close();
+    for (const a of apps) await a.close();
     jwks.close();
   });
 
-  const audit = (token?: string) => app.inject({ method: 'GET', url: '/v1/audit', headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const auditOn = (api: FastifyInstance, token?: string) => api.inject({ method: 'GET', url: '/v1/audit', headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const audit = (token?: string) => auditOn(app, token);
 
   it('accepts a valid token with the admin role (Keycloak realm roles)', async () => {
     const res = await audit(await sign({ sub: 'u-1', preferred_username: 'alice', realm_access: { roles: ['admin'] } }));
     assert.equal(res.statusCode, 200, res.body);
+  });
+
+  it('realm roles count only when OIDC_ROLES_CLAIM asks for them', async () => {
+    const realmAdmin = await sign({ sub: 'u-realm', realm_access: { roles: ['admin'] } });
+    // Client roles configured: a realm role of the same name is not a role here.
+    const clientRoles = await oidcApi({ OIDC_ROLES_CLAIM: 'resource_access.cedille-workflows.roles' });
+    const refused = await auditOn(clientRoles, realmAdmin);
+    assert.equal(refused.statusCode, 403, refused.body);
+    assert.match(refused.json().detail, /u-realm may not do this \(needs admin\)/);
+    assert.equal((await auditOn(clientRoles, await sign({ sub: 'u-client', resource_access: { 'cedille-workflows': { roles: ['admin'] } } }))).statusCode, 200);
+    // Default claim `roles`: realm roles do not count either.
+    const byDefault = await oidcApi();
+    assert.equal((await auditOn(byDefault, realmAdmin)).statusCode, 403);
+    assert.equal((await auditOn(byDefault, await sign({ sub: 'u-roles', roles: ['admin'] }))).statusCode, 200);
   });
 
   it('refuses a valid token without the role with 403', async () => {
@@ -86,6 +110,7 @@ describe('OIDC bearer tokens (JWKS over HTTP)', () => {
 
   it('dev tokens are not accepted once OIDC is configured', async () => {
     const { tokens } = apiConfigFromEnv({ CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-auth-')) });
+    assert.ok(tokens, 'on loopback, without OIDC, the dev tokens exist');
     assert.equal((await audit(tokens.admin)).statusCode, 401);
   });
 });

@@ -36,4 +36,40 @@ describe('api/main.ts', () => {
     }
     assert.equal(await exited, 0);
   });
+
+  it('refuses to start on a non-loopback address without credentials, and warns loudly when CEDILLE_DEV_TOKENS=1 opts in', async () => {
+    const base: NodeJS.ProcessEnv = { ...process.env, API_HOST: '0.0.0.0', API_PORT: '0' };
+    delete base.CEDILLE_DEV_TOKENS;
+    delete base.OIDC_ISSUER;
+    delete base.CEDILLE_API_TOKENS_FILE;
+    const refused = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env: { ...base, CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => refused.once('exit', resolve));
+    assert.notEqual(code, 0);
+    assert.match(err, /accept no credential: it listens on 0\.0\.0\.0.*CEDILLE_DEV_TOKENS=1/);
+
+    const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+      cwd: repo,
+      env: { ...base, CEDILLE_DEV_TOKENS: '1', CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    try {
+      const warning = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          const line = out.split('\n').find((l) => l.includes('CEDILLE_DEV_TOKENS=1'));
+          if (line) resolve(line);
+        });
+        child.once('exit', (c) => reject(new Error(`api/main.ts exited with ${c}:\n${out}`)));
+      });
+      assert.equal(JSON.parse(warning).level, 40, 'logged as a warning');
+      assert.match(warning, /NOT a loopback address/);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+  });
 });

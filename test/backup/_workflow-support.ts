@@ -21,6 +21,8 @@ import { freshBucket, gcsUrl, transitKey, vaultEnv } from './_agent-support.ts';
 const CRDS = fileURLToPath(new URL('../../infra/cluster/crds/snapshot.storage.k8s.io.yaml', import.meta.url));
 export const SNAPSHOT_CLASS = 'mayastor-snapshots';
 export const AGENT_ROLE = 'cedille-backup';
+/** The worker's CEDILLE_BACKUP_AGENT_IMAGE in the tests (the simulated kubelet runs backup-agent/ whatever the image). */
+export const AGENT_IMAGE = 'ghcr.io/cedille/backup-agent:test';
 
 async function vault(method: string, path: string, body?: unknown): Promise<Response> {
   const { addr, token } = vaultEnv();
@@ -86,8 +88,9 @@ export interface BackupHarness {
   sim: SimulatedSnapshotController;
   bucket: string;
   transitKey: string;
-  agent: { image: string; podAnnotations: Record<string, string>; gcsEndpoint: string; timeoutSeconds: number };
-  vault: { address: string; transitKey: string; role: string };
+  /** The run input's agent settings; the image and the destinations are the worker's (AGENT_IMAGE, the env below). */
+  agent: { podAnnotations: Record<string, string>; timeoutSeconds: number };
+  vault: { transitKey: string; role: string };
   namespace(prefix: string): Promise<string>;
   /** A mayastor PVC whose volume (a directory of the simulation) holds these files; resolves once Bound. */
   volume(namespace: string, pvc: string, files: Record<string, Buffer | string>, labels?: Record<string, string>, storageClass?: string): Promise<void>;
@@ -106,9 +109,12 @@ export async function backupHarness(opts: { worker?: boolean } = {}): Promise<Ba
   await configureVaultKubernetesAuth(k, client);
   const key = await transitKey();
   const bucket = await freshBucket();
-  // The worker's own configuration (activities run in this process): GCS endpoint, Vault token (preflight).
+  // The worker's own configuration (activities run in this process, and spawned workers inherit it):
+  // GCS endpoint and Vault (the preflight's token; the agent Jobs' destinations too), the agent image.
   process.env.CEDILLE_GCS_ENDPOINT = gcsUrl();
+  process.env.VAULT_ADDR = vaultEnv().addr;
   process.env.VAULT_TOKEN = vaultEnv().token;
+  process.env.CEDILLE_BACKUP_AGENT_IMAGE = AGENT_IMAGE;
   const csi = await startSimulatedCsiProvisioner();
   // Other test files run their own simulation on the same cluster: each plays only its own namespaces and pods.
   const kubeletId = randomUUID().slice(0, 8);
@@ -124,8 +130,8 @@ export async function backupHarness(opts: { worker?: boolean } = {}): Promise<Ba
     sim,
     bucket,
     transitKey: key,
-    agent: { image: 'ghcr.io/cedille/backup-agent:test', podAnnotations: { ...KWOK_CUSTOM_STATUS, [KUBELET_ID_ANNOTATION]: kubeletId }, gcsEndpoint: gcsUrl(), timeoutSeconds: 600 },
-    vault: { address: vaultEnv().addr, transitKey: key, role: AGENT_ROLE },
+    agent: { podAnnotations: { ...KWOK_CUSTOM_STATUS, [KUBELET_ID_ANNOTATION]: kubeletId }, timeoutSeconds: 600 },
+    vault: { transitKey: key, role: AGENT_ROLE },
     async namespace(prefix) {
       const name = await testNamespace(prefix, k);
       namespaces.add(name);

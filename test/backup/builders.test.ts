@@ -2,11 +2,16 @@
 // command lines, and the report.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import type { z } from 'zod';
 import { agentJob, backupNames, claimFromSnapshot, LABEL_BACKUP_ITEM, LABEL_BACKUP_RUN, volumeSnapshot } from '../../activities/kubernetes/builders/backup.ts';
 import { isDnsLabel } from '../../activities/kubernetes/builders/index.ts';
 import { backupArgs, compactTime, restoreArgs, Agent, VaultRef } from '../../activities/backup/_params.ts';
+import { agentConfig } from '../../activities/backup/_agent-config.ts';
 import { callActivity } from '../activities/_support.ts';
 import report from '../../activities/backup/report.ts';
+import upload from '../../activities/backup/upload.ts';
+import restore from '../../activities/backup/restore.ts';
+import preflight from '../../activities/backup/preflight.ts';
 
 describe('backup builders', () => {
   it('names derive from the run and the volume only, are DNS labels, and differ per volume and run', () => {
@@ -28,14 +33,16 @@ describe('backup builders', () => {
     assert.deepEqual((volumeSnapshot({ namespace: 'club-x', name: n.snapshot, pvc: 'data', snapshotClass: 'mayastor-snapshots', labels: n.labels }) as unknown as { spec: unknown }).spec, { volumeSnapshotClassName: 'mayastor-snapshots', source: { persistentVolumeClaimName: 'data' } });
     const claim = claimFromSnapshot({ namespace: 'club-x', name: n.temporaryClaim, snapshot: n.snapshot, size: '5Gi', storageClassName: 'mayastor', labels: n.labels }) as unknown as { spec: { dataSource: unknown } };
     assert.deepEqual(claim.spec.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: n.snapshot });
-    const agent = Agent.parse({ image: 'ghcr.io/cedille/backup-agent:1', podAnnotations: { 'sidecar.istio.io/inject': 'false' } });
-    const vault = VaultRef.parse({ address: 'https://vault.example', transitKey: 'backups' });
-    const args = backupArgs({ bucket: 'b', prefix: 'mayastor/club-x/data/t-k/', namespace: 'club-x', pvc: 'data', snapshot: n.snapshot, snapshotTime: '2026-11-21T07:30:00.000Z', agent, vault });
+    const agent = Agent.parse({ podAnnotations: { 'sidecar.istio.io/inject': 'false' } });
+    const vault = VaultRef.parse({ transitKey: 'backups' });
+    const config = agentConfig({ VAULT_ADDR: 'https://vault.example', CEDILLE_BACKUP_AGENT_IMAGE: 'ghcr.io/cedille/backup-agent:1' });
+    const args = backupArgs({ bucket: 'b', prefix: 'mayastor/club-x/data/t-k/', namespace: 'club-x', pvc: 'data', snapshot: n.snapshot, snapshotTime: '2026-11-21T07:30:00.000Z', agent, vault, config });
     assert.deepEqual(args.slice(0, 6), ['backup', '--source', '/data', '--bucket', 'b', '--prefix']);
     assert.equal(args[6], 'mayastor/club-x/data/t-k');
     assert.deepEqual(args.slice(-8), ['--vault-addr', 'https://vault.example', '--vault-role', 'cedille-backup', '--vault-jwt-file', '/var/run/secrets/kubernetes.io/serviceaccount/token', '--transit-key', 'backups']);
-    assert.deepEqual(restoreArgs({ bucket: 'b', manifest: 'm.json', agent, vault }).slice(0, 7), ['restore', '--bucket', 'b', '--manifest', 'm.json', '--target', '/data']);
-    const job = agentJob({ namespace: 'club-x', name: `${n.jobPrefix}-1`, labels: n.labels, image: agent.image, args, claim: n.temporaryClaim, readOnly: true, serviceAccount: agent.serviceAccount, podAnnotations: agent.podAnnotations, activeDeadlineSeconds: 3600 }) as unknown as {
+    assert.ok(!args.includes('--gcs-endpoint'), 'no endpoint configured: Google\'s GCS');
+    assert.deepEqual(restoreArgs({ bucket: 'b', manifest: 'm.json', agent, vault, config }).slice(0, 7), ['restore', '--bucket', 'b', '--manifest', 'm.json', '--target', '/data']);
+    const job = agentJob({ namespace: 'club-x', name: `${n.jobPrefix}-1`, labels: n.labels, image: config.image, args, claim: n.temporaryClaim, readOnly: true, serviceAccount: agent.serviceAccount, podAnnotations: agent.podAnnotations, activeDeadlineSeconds: 3600 }) as unknown as {
       spec: { backoffLimit: number; template: { metadata: { annotations: Record<string, string> }; spec: { serviceAccountName: string; restartPolicy: string; containers: { volumeMounts: { readOnly: boolean }[] }[]; volumes: { persistentVolumeClaim: { readOnly: boolean; claimName: string } }[] } } };
     };
     assert.equal(job.spec.backoffLimit, 0);
@@ -45,6 +52,38 @@ describe('backup builders', () => {
     assert.equal(job.spec.template.spec.containers[0]!.volumeMounts[0]!.readOnly, true);
     assert.deepEqual(job.spec.template.spec.volumes[0]!.persistentVolumeClaim, { claimName: n.temporaryClaim, readOnly: true });
     assert.equal(compactTime('2026-11-21T07:30:05.123Z'), '20261121T073005Z');
+  });
+
+  it("the agent's Vault address, GCS endpoint and image come from the worker's configuration only", () => {
+    const worker = { VAULT_ADDR: 'http://vault.worker:8200', CEDILLE_GCS_ENDPOINT: 'http://gcs.worker:4443', CEDILLE_BACKUP_AGENT_IMAGE: 'registry.cedille/backup-agent:2' };
+    assert.deepEqual(agentConfig(worker), { vaultAddress: 'http://vault.worker:8200', gcsEndpoint: 'http://gcs.worker:4443', image: 'registry.cedille/backup-agent:2' });
+    // The in-cluster addresses of the agent, when they differ from the worker's.
+    assert.deepEqual(agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_VAULT_ADDR: 'http://vault.vault.svc:8200/', CEDILLE_BACKUP_AGENT_GCS_ENDPOINT: 'http://gcs.svc:4443' }), { vaultAddress: 'http://vault.vault.svc:8200', gcsEndpoint: 'http://gcs.svc:4443', image: 'registry.cedille/backup-agent:2' });
+    const args = restoreArgs({ bucket: 'b', manifest: 'm.json', agent: Agent.parse({}), vault: VaultRef.parse({ transitKey: 'k' }), config: agentConfig(worker) });
+    assert.equal(args[args.indexOf('--vault-addr') + 1], 'http://vault.worker:8200');
+    assert.equal(args[args.indexOf('--gcs-endpoint') + 1], 'http://gcs.worker:4443');
+    assert.throws(() => agentConfig({ CEDILLE_BACKUP_AGENT_IMAGE: 'i' }), /no Vault address for the agent \(CEDILLE_BACKUP_AGENT_VAULT_ADDR or VAULT_ADDR\)/);
+    assert.throws(() => agentConfig({ VAULT_ADDR: 'http://v' }), /no agent image \(CEDILLE_BACKUP_AGENT_IMAGE\)/);
+    assert.throws(() => agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_GCS_ENDPOINT: 'file:///etc/passwd' }), /CEDILLE_BACKUP_AGENT_GCS_ENDPOINT is not an http\(s\) URL/);
+  });
+
+  it('an activity input naming a destination, an image or an entrypoint of the agent is refused, naming the field', () => {
+    const evil = 'http://attacker.example:8080';
+    const volume = { run: 'r', namespace: 'club-x', pvc: 'data', bucket: 'bucket' };
+    const cases: [string, z.ZodType, unknown, string][] = [
+      ['upload agent.gcsEndpoint', upload.input, { ...volume, agent: { gcsEndpoint: evil }, vault: { transitKey: 'k' } }, 'gcsEndpoint'],
+      ['upload agent.image', upload.input, { ...volume, agent: { image: 'evil/image' }, vault: { transitKey: 'k' } }, 'image'],
+      ['upload agent.command', upload.input, { ...volume, agent: { command: ['sh', '-c', 'curl …'] }, vault: { transitKey: 'k' } }, 'command'],
+      ['upload vault.address', upload.input, { ...volume, agent: {}, vault: { address: evil, transitKey: 'k' } }, 'address'],
+      ['upload vault.jwtFile', upload.input, { ...volume, agent: {}, vault: { jwtFile: '/etc/gcs/key.json', transitKey: 'k' } }, 'jwtFile'],
+      ['restore vault.address', restore.input, { run: 'r', bucket: 'bucket', manifest: 'm.json', namespace: 'club-x', pvc: 'data', agent: {}, vault: { address: evil, transitKey: 'k' } }, 'address'],
+      ['preflight vault.address', preflight.input, { bucket: 'bucket', vault: { address: evil, transitKey: 'k' } }, 'address'],
+    ];
+    for (const [what, schema, input, field] of cases) {
+      const parsed = schema.safeParse(input);
+      assert.equal(parsed.success, false, what);
+      assert.ok(parsed.error!.issues.some((i) => i.code === 'unrecognized_keys' && i.keys.includes(field)), `${what}: ${parsed.error!.message}`);
+    }
   });
 
   it('the report: per volume outcome, bytes, duration; failures with their error; skipped ones', async () => {

@@ -179,10 +179,11 @@ describe('nightly backup', { concurrency: false }, () => {
     await h.volume(ns, 'one', { 'blob': randomContent(500_000) });
     await h.volume(ns, 'two', { 'blob': randomContent(500_000) });
     const gcs = await flakyGcs();
+    // The worker's GCS endpoint, which its activities and the agent Jobs it starts both use.
     const workerEndpoint = process.env.CEDILLE_GCS_ENDPOINT;
     process.env.CEDILLE_GCS_ENDPOINT = gcs.url;
     try {
-      const handle = await h.start('nightlyBackup', h.nightlyInput([ns], { agent: { ...h.agent, gcsEndpoint: gcs.url } }));
+      const handle = await h.start('nightlyBackup', h.nightlyInput([ns]));
       await eventually('an upload Job', async () => ((await h.client.list('batch/v1', 'Job', { namespace: ns, labelSelector: LABEL_BACKUP_RUN })).items.length ? true : undefined), 60_000);
       gcs.down = true;
       await new Promise((r) => setTimeout(r, 10_000));

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { loadCatalog } from '../../activities/catalog.ts';
 import { DefinitionRegistry } from '../../workflows/registry/index.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import { ticketed } from '../support/temporal.ts';
 import { LABEL_BACKUP_RUN } from '../../activities/kubernetes/builders/backup.ts';
 import { runFailure } from '../activities/_support.ts';
 import { eventually } from '../support/cluster.ts';
@@ -32,10 +32,11 @@ describe('nightly backup survives a worker crash', () => {
     const registry = await DefinitionRegistry.load({ catalog: await loadCatalog() });
     const definition = registry.get('backup-nightly')!;
     workers.push(await spawnWorker(h.env.taskQueue, { ...process.env }, '--no-cache'));
+    const workflowId = `nightly-kill-${randomUUID()}`;
     const handle = await h.env.client.workflow.start('interpret', {
       taskQueue: h.env.taskQueue,
-      workflowId: `nightly-kill-${randomUUID()}`,
-      args: [{ definition, input: h.nightlyInput([ns]) } satisfies RunInput],
+      workflowId,
+      args: [ticketed(workflowId, { definition, input: h.nightlyInput([ns]) })],
       workflowTaskTimeout: '3s',
     });
     await eventually('an upload Job running', async () => {

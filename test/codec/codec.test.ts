@@ -27,10 +27,9 @@ import {
   rotateKeyFile,
 } from '../../codec/index.ts';
 import { compileYaml } from '../interpreter/_defs.ts';
-import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { temporalTestEnv, ticketed, type TemporalTestEnv } from '../support/temporal.ts';
 import { rawHistory } from '../support/history-scan.ts';
 import { graphQuery } from '../../workflows/interpreter/messages.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 
 const A = generateKey('key-a');
 const B = generateKey('key-b');
@@ -150,10 +149,11 @@ spec:
     const ringBA = keyring([B, A]);
 
     const workerA = await env.startWorker({ dataConverter: dataConverter(ringA) });
+    const workflowId = `codec-rotation-${randomUUID()}`;
     const handle = await clientFor(ringA).workflow.start('interpret', {
       taskQueue: env.taskQueue,
-      workflowId: `codec-rotation-${randomUUID()}`,
-      args: [{ definition: def, input: { word: 'alpha-before-rotation' } } satisfies RunInput],
+      workflowId,
+      args: [ticketed(workflowId, { definition: def, input: { word: 'alpha-before-rotation' } })],
     });
     for (let i = 0; (await handle.query(graphQuery)).nodes.find((n) => n.id === 'go')?.status !== 'waiting'; i++) {
       assert.ok(i < 200, 'the run waits for go');

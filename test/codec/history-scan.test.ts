@@ -21,12 +21,11 @@ import type { Payload } from '@temporalio/common';
 import { dataConverter, generateKey, isEncrypted, keyring } from '../../codec/index.ts';
 import { forgetSecrets } from '../../activities/_secrets.ts';
 import { compileYaml } from '../interpreter/_defs.ts';
-import { eventually, temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { eventually, signedAnswer, temporalTestEnv, ticketed, type TemporalTestEnv } from '../support/temporal.ts';
 import { describeFindings, rawHistory, scanHistories, secretForms, type KnownSecret } from '../support/history-scan.ts';
 import { localServer, type LocalServer } from '../activities/_support.ts';
 import { discordReceiver, linkIn, smtpCapture, type DiscordReceiver, type SmtpCapture } from '../notify/_servers.ts';
 import { answerApprovalUpdate, graphQuery } from '../../workflows/interpreter/messages.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 
 const VAULT = process.env.CEDILLE_TEST_VAULT_ADDR;
@@ -70,7 +69,7 @@ before(async () => {
   writeFileSync(
     notifyConfig,
     JSON.stringify({
-      directory: [{ id: 'ada', name: 'Ada Lovelace', email: 'ada@cedille.test', discord: { userId: '100000000000000002', webhook: `vault:${KV}#discordWebhook` }, groups: ['sre'] }],
+      directory: [{ id: 'ada', subject: 'ada', name: 'Ada Lovelace', email: 'ada@cedille.test', discord: { userId: '100000000000000002', webhook: `vault:${KV}#discordWebhook` }, groups: ['sre'] }],
       discord: { groups: { sre: `vault:${KV}#discordWebhook` } },
       smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'Cédille <workflows@cedille.test>', auth: { user: 'robot', pass: `vault:${KV}#smtpPassword` } },
       publicUrl: 'http://approvals.test',
@@ -129,10 +128,11 @@ async function runWorkflows(env: TemporalTestEnv, client: Client): Promise<{ exe
   const started: WorkflowHandle[] = [];
   started.push(await client.workflow.start('helloWorld', { taskQueue: env.taskQueue, workflowId: `scan-hello-${randomUUID()}`, args: [{ name: 'Ada' }], memo: { initiator: 'alice-admin' } }));
   const postsBefore = discord.posts.length;
+  const secretsId = `scan-secrets-${randomUUID()}`;
   const secrets = await client.workflow.start('interpret', {
     taskQueue: env.taskQueue,
-    workflowId: `scan-secrets-${randomUUID()}`,
-    args: [{ definition: secretsDef, input: { url: `http://${peer.host}/deploy` }, initiator: 'alice-admin' } satisfies RunInput],
+    workflowId: secretsId,
+    args: [ticketed(secretsId, { definition: secretsDef, input: { url: `http://${peer.host}/deploy` }, initiator: 'alice-admin' })],
   });
   started.push(secrets);
   await eventually(async () => ((await secrets.query(graphQuery)).nodes.find((n) => n.id === 'review')?.status === 'waiting' ? true : undefined), 30_000, 'the approval waits');
@@ -143,7 +143,7 @@ async function runWorkflows(env: TemporalTestEnv, client: Client): Promise<{ exe
   }, 20_000, 'the approval link on Discord');
   assert.ok(discord.posts.slice(postsBefore).every((p) => p.path === `/webhooks/555000111/${SECRETS.webhookToken}`), 'posted to the webhook read from Vault');
   const mailed = smtp.messages.map((m) => linkIn(m.text)).filter((l): l is string => !!l);
-  await secrets.executeUpdate(answerApprovalUpdate, { args: [{ stepId: 'review', decision: 'approve', approver: { id: 'ada', groups: ['sre'] }, comment: 'ok' }] });
+  await secrets.executeUpdate(answerApprovalUpdate, { args: [signedAnswer(secrets.workflowId, 'review', { id: 'ada', groups: ['sre'] }, 'approve', 'ok')] });
   assert.deepEqual(await secrets.result(), { status: 200, approved: true });
   await started[0]!.result();
   return { executions: started.map((h) => ({ workflowId: h.workflowId })), links: [...new Set([...links, ...mailed])] };
@@ -205,10 +205,11 @@ spec:
       activity: core.echo
       with: { value: "\${{ inputs }}" }
 `);
+      const plantedId = `scan-planted-${randomUUID()}`;
       const h = await client.workflow.start('interpret', {
         taskQueue: env.taskQueue,
-        workflowId: `scan-planted-${randomUUID()}`,
-        args: [{ definition: def, input: { note: `x${planted}y`, blob: Buffer.from(`xy${wrapped}`).toString('base64') } } satisfies RunInput],
+        workflowId: plantedId,
+        args: [ticketed(plantedId, { definition: def, input: { note: `x${planted}y`, blob: Buffer.from(`xy${wrapped}`).toString('base64') } })],
       });
       await h.result();
       const report = await scanHistories(env.client, [{ label: 'planted', value: planted }, { label: 'wrapped', value: wrapped }], { executions: [{ workflowId: h.workflowId }] });

@@ -1,6 +1,6 @@
 // Secrets by reference (activities/_secrets.ts) against the dev OpenBao: KV v2 and KV v1 reads,
 // prefixes, classified failures that name the path and never a value; the activities that take
-// references (core.http headers, moodle.roster tokenRef); and the input check refusing a literal
+// references (core.http headers, moodle.roster's CEDILLE_MOODLE_TOKEN_REF); and the input check refusing a literal
 // where a definition's input schema asks for a reference.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import http from '../../activities/core/http.ts';
 import roster from '../../activities/moodle/roster.ts';
 import { checkInput } from '../../workflows/dsl/input.ts';
 import { callActivity, localServer } from '../activities/_support.ts';
-import { moodlePeer } from '../moodle/_moodle-peer.ts';
+import { moodlePeer, setMoodleEnv } from '../moodle/_moodle-peer.ts';
 
 const VAULT = process.env.CEDILLE_TEST_VAULT_ADDR!;
 const ROOT = process.env.CEDILLE_TEST_VAULT_TOKEN!;
@@ -108,14 +108,16 @@ describe('secret references', () => {
     }
   });
 
-  it('moodle.roster takes its token from Vault (tokenRef) instead of the environment', async () => {
+  it('moodle.roster takes its token from Vault (the worker\'s CEDILLE_MOODLE_TOKEN_REF) instead of the environment', async () => {
     process.env.VAULT_ADDR = VAULT;
     process.env.VAULT_TOKEN = ROOT;
     const moodle = await moodlePeer({ token: value, courseId: 7, users: [{ id: 1, username: 'ada', firstname: 'Ada', lastname: 'Lovelace', email: 'ada@etsmtl.ca', groups: [], active: true }] });
+    const restore = setMoodleEnv({ CEDILLE_MOODLE_URL: moodle.url('/'), CEDILLE_MOODLE_TOKEN_REF: `vault:${V2}#token`, MOODLE_TOKEN: 'not-this-one' });
     try {
-      const out = (await callActivity(roster, { url: moodle.url('/'), courseId: 7, tokenRef: `vault:${V2}#token`, tokenEnv: 'CEDILLE_NO_SUCH_ENV' })) as { students: { id: string }[] };
+      const out = (await callActivity(roster, { courseId: 7 })) as { students: { id: string }[] };
       assert.deepEqual(out.students.map((s) => s.id), ['1']);
     } finally {
+      restore();
       await moodle.close();
     }
   });

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { answerApprovalUpdate, sendEventUpdate } from '../../workflows/interpreter/messages.ts';
-import { temporalTestEnv, eventually, type TemporalTestEnv } from '../support/temporal.ts';
+import { temporalTestEnv, eventually, signedAnswer, type TemporalTestEnv } from '../support/temporal.ts';
 import { kubeClients, testNamespace } from '../support/cluster.ts';
 import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
 import { discordReceiver, smtpCapture, type DiscordReceiver, type SmtpCapture } from '../notify/_servers.ts';
@@ -148,7 +148,7 @@ describe('incident workflow', { concurrency: true }, () => {
 
     await send(h, 'report', report('ada'));
     // ada wrote it: she may not approve it; alice (sre) does, through the Update the API uses.
-    const approve = (id: string) => h.executeUpdate(answerApprovalUpdate, { args: [{ stepId: 'sreReview', decision: 'approve', approver: { id, groups: ['sre'] }, comment: 'ok' }] });
+    const approve = (id: string) => h.executeUpdate(answerApprovalUpdate, { args: [signedAnswer(h.workflowId, 'sreReview', { id, groups: ['sre'] }, 'approve', 'ok')] });
     await eventually(async () => (await approve('alice').then(() => true, () => undefined)), 30_000, 'the SRE approval');
     const out = (await h.result()) as { kind: string; clubs: string[]; report: { commit: string; path: string; changed: boolean } };
     assert.deepEqual([out.kind, out.clubs], ['availability', ['radio']]);
@@ -186,7 +186,7 @@ describe('incident workflow', { concurrency: true }, () => {
     assert.equal(mailsTo('quiet@club.test').length, 0);
 
     await send(h, 'report', report('alice'));
-    await eventually(async () => (await h.executeUpdate(answerApprovalUpdate, { args: [{ stepId: 'sreReview', decision: 'approve', approver: { id: 'alice', groups: ['sre'] } }] }).then(() => true, () => undefined)), 30_000, 'the approval');
+    await eventually(async () => (await h.executeUpdate(answerApprovalUpdate, { args: [signedAnswer(h.workflowId, 'sreReview', { id: 'alice', groups: ['sre'] })] }).then(() => true, () => undefined)), 30_000, 'the approval');
     const f = await runFailure(h);
     assert.ok(f.types.includes('SelfApproval'), f.text);
     assert.ok(!Object.keys(await wiki.files()).some((p) => p.includes('leaked-token')), 'nothing published');

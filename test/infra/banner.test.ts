@@ -30,4 +30,14 @@ describe('start banner', () => {
     assert.doesNotMatch(text, /start-workflow/);
     assert.match(text, /Temporal UI +\(not managed here/);
   });
+
+  it('shouts when the dev tokens are live on a non-loopback address, and prints none when they are off', () => {
+    const optIn = banner({ ...base, apiUrl: 'http://0.0.0.0:3000', devTokens: 'opt-in' });
+    assert.match(optIn, /WARNING: CEDILLE_DEV_TOKENS=1 - the dev tokens below are live on http:\/\/0\.0\.0\.0:3000, which is NOT a loopback address/);
+    assert.doesNotMatch(banner({ ...base, devTokens: 'loopback' }), /WARNING/);
+    const { tokens: _none, ...withoutTokens } = base;
+    const off = banner({ ...withoutTokens, devTokens: 'off' });
+    assert.match(off, /Tokens +\(dev tokens off/);
+    assert.match(off, /CEDILLE_TOKEN=<your token> /);
+  });
 });

@@ -64,7 +64,13 @@ describe('docker-compose.yml', () => {
     assert.match(services.temporal!.image!, /^temporalio\/server:/);
     assert.equal(services.temporal!.environment!.DB, 'postgres12');
     assert.equal(services.temporal!.environment!.POSTGRES_SEEDS, 'postgresql');
-    assert.ok(services.temporal!.ports!.includes('7233:7233'));
+    assert.ok(services.temporal!.ports!.includes('127.0.0.1:7233:7233'));
+  });
+
+  it('publishes every port on 127.0.0.1 only (Temporal, its UI and the API are not for the network)', () => {
+    const published = Object.entries(services).flatMap(([name, service]) => (service.ports ?? []).map((port) => ({ name, port: String(port) })));
+    assert.deepEqual(published.map((p) => p.name).sort(), ['api', 'temporal', 'temporal-ui']);
+    for (const { name, port } of published) assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port}`);
   });
 
   it('depends only on services it defines, and mounts scripts that exist', () => {
@@ -101,16 +107,25 @@ describe('docker-compose.yml', () => {
     }
     const api = services.api!;
     assert.equal(api.environment!.API_HOST, '0.0.0.0');
-    assert.ok(api.ports!.includes(`${api.environment!.API_PORT}:${api.environment!.API_PORT}`));
+    assert.ok(api.ports!.includes(`127.0.0.1:${api.environment!.API_PORT}:${api.environment!.API_PORT}`));
   });
 
   it('gives the worker and the API the same codec keys, from the cedille-codec-keys secret file', () => {
     const secrets = (parse(read('docker-compose.yml')) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
     assert.ok(secrets['cedille-codec-keys']?.file, 'a top-level cedille-codec-keys secret read from a file');
     for (const name of ['worker', 'api']) {
-      assert.deepEqual(services[name]!.secrets, ['cedille-codec-keys'], name);
+      // The API also mounts its bearer tokens (next test).
+      assert.deepEqual(services[name]!.secrets, name === 'api' ? ['cedille-codec-keys', 'cedille-api-tokens'] : ['cedille-codec-keys'], name);
       assert.equal(services[name]!.environment!.CEDILLE_CODEC_KEYS, '/run/secrets/cedille-codec-keys', name);
     }
+  });
+
+  it('gives the API (on 0.0.0.0, so without dev tokens) its bearer tokens from the cedille-api-tokens secret file', () => {
+    const secrets = (parse(read('docker-compose.yml')) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
+    assert.ok(secrets['cedille-api-tokens']?.file, 'a top-level cedille-api-tokens secret read from a file');
+    const api = services.api!;
+    assert.equal(api.environment!.CEDILLE_API_TOKENS_FILE, '/run/secrets/cedille-api-tokens');
+    assert.equal(api.environment!.CEDILLE_DEV_TOKENS, undefined);
   });
 });
 
@@ -168,6 +183,19 @@ describe('infra/k8s (Kustomize)', () => {
     assert.ok(!byKind('Secret').length, 'the keys are never committed: the Secret is created out of band');
   });
 
+  it('gives the API (on 0.0.0.0, so without dev tokens) OIDC or static tokens from the cedille-api-tokens Secret', () => {
+    const pod = byKind('Deployment').find((d) => d.metadata.name === 'api').spec.template.spec;
+    const container = pod.containers[0];
+    const env = (name: string) => container.env?.find((e: { name: string }) => e.name === name)?.value as string | undefined;
+    const literals = generated('cedille-workflows-config')!.literals!;
+    assert.ok(literals.includes('API_HOST=0.0.0.0'));
+    assert.ok(!literals.some((l) => l.startsWith('CEDILLE_DEV_TOKENS=')) && env('CEDILLE_DEV_TOKENS') === undefined, 'no dev-token opt-in');
+    const volume = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'cedille-api-tokens');
+    const mount = container.volumeMounts.find((m: { name: string }) => m.name === volume?.name);
+    assert.ok(mount?.readOnly, 'the tokens Secret is mounted read-only');
+    assert.ok(env('CEDILLE_API_TOKENS_FILE')?.startsWith(`${mount.mountPath}/`), 'CEDILLE_API_TOKENS_FILE is a file of that Secret');
+  });
+
   it('registers exactly the search attributes of workflows/search-attributes.ts, with the script compose uses too', () => {
     assert.deepEqual(scriptSearchAttributes(), { ...SEARCH_ATTRIBUTES });
     const job = byKind('Job')[0].spec.template.spec;
@@ -177,6 +205,128 @@ describe('infra/k8s (Kustomize)', () => {
     const composeSetup = (parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, ComposeService> })
       .services['temporal-setup']!;
     assert.equal(job.containers[0].image, composeSetup.image, 'compose and k8s should run the same admin-tools');
+  });
+});
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }[];
+}
+interface PolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: unknown;
+}
+interface NetworkPolicy {
+  metadata: { name: string };
+  spec: { podSelector: LabelSelector; policyTypes: string[]; ingress?: { from?: PolicyPeer[]; ports?: { port: number | string }[] }[] };
+}
+interface Pod {
+  namespace: string;
+  labels: Record<string, string>;
+}
+
+/** Whether a Kubernetes label selector selects these labels (the API server's semantics; {} selects all). */
+function selects(selector: LabelSelector, labels: Record<string, string>): boolean {
+  const labelsOk = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const expressionsOk = (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+    if (operator === 'In') return key in labels && values.includes(labels[key]!);
+    if (operator === 'NotIn') return !(key in labels) || !values.includes(labels[key]!);
+    if (operator === 'Exists') return key in labels;
+    return !(key in labels);
+  });
+  return labelsOk && expressionsOk;
+}
+
+/** Whether `policy`, living in `policyNamespace`, lets `from` connect to its pods on `port` (a peer without namespaceSelector is the policy's namespace). */
+function admits(policy: NetworkPolicy, policyNamespace: string, from: Pod, port: number): boolean {
+  return (policy.spec.ingress ?? []).some(
+    (rule) =>
+      (!rule.ports || rule.ports.some((p) => Number(p.port) === port)) &&
+      (!rule.from ||
+        rule.from.some(
+          (peer) =>
+            !peer.ipBlock &&
+            (peer.namespaceSelector ? selects(peer.namespaceSelector, { 'kubernetes.io/metadata.name': from.namespace }) : from.namespace === policyNamespace) &&
+            (!peer.podSelector || selects(peer.podSelector, from.labels)),
+        )),
+  );
+}
+
+describe('infra/k8s NetworkPolicies', () => {
+  const kustomizationOf = (dir: string) => parse(read(join(dir, 'kustomization.yaml'))) as { namespace: string; resources: string[]; configMapGenerator?: { name: string; literals?: string[] }[] };
+  const load = (dir: string) => kustomizationOf(dir).resources.flatMap((file) => parseAllDocuments(read(join(dir, file))).map((d) => d.toJS()));
+  const ours = kustomizationOf('infra/k8s');
+  const ourDocs = load('infra/k8s');
+  const temporalDocs = load('infra/k8s/temporal-network');
+  const policy = (docs: { kind: string; metadata: { name: string } }[], name: string) => {
+    const found = docs.find((d) => d.kind === 'NetworkPolicy' && d.metadata.name === name);
+    assert.ok(found, `no NetworkPolicy ${name}`);
+    return found as unknown as NetworkPolicy;
+  };
+  const literal = (name: string) => ours.configMapGenerator!.find((g) => g.name === 'cedille-workflows-config')!.literals!.find((l) => l.startsWith(`${name}=`))!.split('=')[1]!;
+  const ns = ours.namespace;
+  const workloads = ourDocs
+    .filter((d) => d.kind === 'Deployment' || d.kind === 'Job')
+    .map((d) => ({ name: d.metadata.name as string, pod: { namespace: ns, labels: (d.spec.template.metadata?.labels ?? {}) as Record<string, string> } }));
+  const pod = (name: string) => workloads.find((w) => w.name === name)!.pod;
+  // Pods of the Temporal Helm chart, in the namespace Temporal runs in.
+  const temporalPod = (namespace: string, component: string): Pod => ({ namespace, labels: { 'app.kubernetes.io/name': 'temporal', 'app.kubernetes.io/instance': 'temporal', 'app.kubernetes.io/component': component } });
+  const contour: Pod = { namespace: 'projectcontour', labels: { 'app.kubernetes.io/name': 'envoy' } };
+  // A student's workspace namespace: the student has `edit` there and can label a pod as anything.
+  const student = (labels: Record<string, string>): Pod => ({ namespace: 'log680-01-ab12345', labels });
+
+  it('denies all ingress in the cedille-workflows namespace unless allowed', () => {
+    const deny = policy(ourDocs, 'default-deny-ingress');
+    assert.deepEqual(deny.spec, { podSelector: {}, policyTypes: ['Ingress'] });
+    for (const w of workloads) assert.ok(selects(deny.spec.podSelector, w.pod.labels), w.name);
+  });
+
+  it('lets only Contour and the Temporal UI reach the API, on its port; nothing reaches the worker', () => {
+    const api = policy(ourDocs, 'api-ingress');
+    const port = Number(literal('API_PORT'));
+    const deployment = ourDocs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'api');
+    assert.equal(deployment.spec.template.spec.containers[0].ports[0].containerPort, port);
+    assert.ok(selects(api.spec.podSelector, pod('api').labels), 'selects the API pods');
+    assert.ok(admits(api, ns, contour, port), 'Contour');
+    for (const where of ['temporal', ns]) assert.ok(admits(api, ns, temporalPod(where, 'web'), port), `the Temporal UI in ${where}`);
+    assert.ok(!admits(api, ns, student(temporalPod('x', 'web').labels), port), 'a student pod labelled as the UI');
+    assert.ok(!admits(api, ns, pod('worker'), port), 'the worker does not call the API');
+    assert.ok(!admits(api, ns, contour, port + 1), 'another port');
+    const allowing = ourDocs.filter((d) => d.kind === 'NetworkPolicy' && d.spec.ingress?.length) as unknown as NetworkPolicy[];
+    assert.deepEqual(allowing.filter((p) => selects(p.spec.podSelector, pod('worker').labels)).map((p) => p.metadata.name), [], 'no ingress to the worker');
+  });
+
+  it('lets only the worker, the API, the setup Job and Temporal itself reach the Temporal frontend, in either layout', () => {
+    const frontend = policy(temporalDocs, 'temporal-frontend');
+    const [host, port] = literal('TEMPORAL_ADDRESS').split(':');
+    const temporalNamespace = kustomizationOf('infra/k8s/temporal-network').namespace;
+    assert.equal(host!.split('.')[1], temporalNamespace, 'the policies go where TEMPORAL_ADDRESS points');
+    // Temporal in its own namespace, or sharing cedille-workflows (temporal-network/ applied there).
+    for (const where of [temporalNamespace, ns]) {
+      assert.ok(selects(frontend.spec.podSelector, temporalPod(where, 'frontend').labels));
+      assert.ok(!selects(frontend.spec.podSelector, temporalPod(where, 'history').labels));
+      for (const w of workloads) assert.ok(admits(frontend, where, w.pod, Number(port)), `${w.name} reaches the frontend (Temporal in ${where})`);
+      assert.deepEqual(workloads.map((w) => w.name).sort(), ['api', 'temporal-setup', 'worker']);
+      for (const c of ['history', 'matching', 'worker', 'web', 'admintools']) assert.ok(admits(frontend, where, temporalPod(where, c), 6933), `Temporal ${c}`);
+      assert.ok(!admits(frontend, where, pod('worker'), 6933), 'the Cédille worker only on the gRPC port');
+      assert.ok(!admits(frontend, where, { namespace: ns, labels: { 'app.kubernetes.io/name': 'something-else' } }, Number(port)), 'another pod of cedille-workflows');
+      assert.ok(!admits(frontend, where, student(pod('worker').labels), Number(port)), 'a student pod labelled as the worker');
+      assert.ok(!admits(frontend, where, student(temporalPod(where, 'history').labels), Number(port)), 'a student pod labelled as Temporal');
+    }
+  });
+
+  it('keeps history and matching to Temporal, and the UI to Contour', () => {
+    const services = policy(temporalDocs, 'temporal-services');
+    const web = policy(temporalDocs, 'temporal-web');
+    for (const c of ['history', 'matching', 'worker']) {
+      assert.ok(selects(services.spec.podSelector, temporalPod('temporal', c).labels), c);
+      assert.ok(admits(services, 'temporal', temporalPod('temporal', 'frontend'), 7234));
+      assert.ok(!admits(services, 'temporal', pod('worker'), 7234), `the Cédille worker cannot call ${c} directly`);
+    }
+    assert.ok(!selects(services.spec.podSelector, temporalPod('temporal', 'frontend').labels));
+    assert.ok(admits(web, 'temporal', contour, 8080));
+    assert.ok(!admits(web, 'temporal', student({}), 8080));
   });
 });
 

@@ -12,10 +12,10 @@ import { compileSource } from '../../workflows/compiler/index.ts';
 import { loadCatalog, type Catalog } from '../../activities/catalog.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import type { GraphNode, RunGraph } from '../../workflows/interpreter/graph.ts';
-import type { RunningWorker, TemporalTestEnv } from '../support/temporal.ts';
+import { signedAnswer, type RunningWorker, type TemporalTestEnv } from '../support/temporal.ts';
 import type { CreateWorkerOptions } from '../../worker/worker.ts';
 import { eventually, payloadValue, temporalTestEnv } from '../support/temporal.ts';
-import { answerApprovalUpdate, type ApprovalAnswer } from '../../workflows/interpreter/messages.ts';
+import { answerApprovalUpdate } from '../../workflows/interpreter/messages.ts';
 
 export const FIXTURES = fileURLToPath(new URL('../fixtures/definitions/', import.meta.url));
 
@@ -54,7 +54,7 @@ export function useTemporal(opts: { registry?: CreateWorkerOptions['registry'] |
   const holder = {} as { env: TemporalTestEnv; worker: RunningWorker };
   before(async () => {
     holder.env = await temporalTestEnv();
-    const registry = opts.registry ?? { getByWorkflowType: () => undefined };
+    const registry = opts.registry ?? { getByWorkflowType: () => undefined, getByHash: () => undefined };
     holder.worker = await holder.env.startWorker(registry === 'default' ? {} : { registry });
   });
   after(async () => {
@@ -262,8 +262,7 @@ export const people = {
 } as const;
 
 export function answer(handle: WorkflowHandle, stepId: string, who: { id: string; groups: readonly string[] }, decision: 'approve' | 'reject' = 'approve', comment?: string) {
-  const a: ApprovalAnswer = { stepId, decision, approver: { id: who.id, groups: [...who.groups] }, ...(comment ? { comment } : {}) };
-  return handle.executeUpdate(answerApprovalUpdate, { args: [a] });
+  return handle.executeUpdate(answerApprovalUpdate, { args: [signedAnswer(handle.workflowId, stepId, who, decision, comment)] });
 }
 
 export { eventually };

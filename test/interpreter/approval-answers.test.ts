@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import type { WorkflowHandle } from '@temporalio/client';
 import { approvalSignal } from '../../workflows/interpreter/messages.ts';
 import type { ApprovalView } from '../../workflows/interpreter/graph.ts';
+import { signedAnswer } from '../support/temporal.ts';
 import {
   answer,
   assertSearchAttributes,
@@ -89,7 +90,7 @@ describe('approval answers', { concurrency: true }, () => {
     const def = await fixture('approval-quorum');
     const h = await t.env.start(def, { version: '2.1' }, { initiator: 'alice' });
     await waitingApproval(h);
-    const signal = (who: { id: string; groups: readonly string[] }) => h.signal(approvalSignal, { stepId: 'review', decision: 'approve', approver: { id: who.id, groups: [...who.groups] } });
+    const signal = (who: { id: string; groups: readonly string[] }) => h.signal(approvalSignal, signedAnswer(h.workflowId, 'review', who));
     await signal(people.mallory);
     await signal(people.alice);
     await signal(people.bob);

@@ -4,7 +4,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkflowFailedError } from '@temporalio/client';
-import { temporalTestEnv, type RunningWorker, type TemporalTestEnv } from '../support/temporal.ts';
+import { temporalTestEnv, ticketed, type RunningWorker, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS, testCatalog } from '../support/activities/index.ts';
 import { EventType, eventsOfType, firstRunId, lastEventType, runChain, scheduledActivityIds, startedChildren } from '../replay/history.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
@@ -130,10 +130,11 @@ describe('continue-as-new', () => {
       output: '${{ steps.released.output }}',
     };
     // The event arrives with the start, long before the waitFor step (two runs later).
+    const workflowId = `can-inbox-${Date.now()}`;
     const handle = await env.client.workflow.signalWithStart('interpret', {
       taskQueue: env.taskQueue,
-      workflowId: `can-inbox-${Date.now()}`,
-      args: [{ definition: def, input: {}, options: { eventLimit: 40 } }],
+      workflowId,
+      args: [ticketed(workflowId, { definition: def, input: {}, options: { eventLimit: 40 } })],
       signal: 'release',
       signalArgs: [{ version: '1.2.3' }],
     });

@@ -26,7 +26,8 @@ function startNamed(env: TemporalTestEnv, type: string, input: unknown, memo?: R
 
 describe('named workflow types', { concurrency: true }, () => {
   for (const { input, memo, expected } of [
-    { input: { name: 'Ada' }, memo: { initiator: 'ada@etsmtl.ca' }, expected: { greeted: 'Ada', messages: ['Hello, Ada.', 'Bonjour, Ada.'], by: 'ada@etsmtl.ca' } },
+    // A memo is whatever the Temporal client wrote: it names no initiator the run believes (issue 12).
+    { input: { name: 'Ada' }, memo: { initiator: 'ada@etsmtl.ca' }, expected: { greeted: 'Ada', messages: ['Hello, Ada.', 'Bonjour, Ada.'], by: 'the Temporal UI' } },
     { input: { name: 'Grace', excited: true }, memo: undefined, expected: { greeted: 'Grace', messages: ['Hello, Grace!', 'Bonjour, Grace!'], by: 'the Temporal UI' } },
   ]) {
     it(`starts the built-in helloWorld by type name with ${JSON.stringify(input)}`, async () => {
@@ -37,7 +38,7 @@ describe('named workflow types', { concurrency: true }, () => {
       assert.deepEqual([g.definition, g.hash, g.status], ['hello-world', def.hash, 'completed']);
       assertStatuses(g, { greet: 'completed', english: 'completed', french: 'completed', pause: 'completed', shortName: 'completed', longName: 'skipped', summary: 'completed' });
       await assertSearchAttributes(h, def, 'completed');
-      if (memo) assert.equal((await searchAttributes(h)).initiator, memo.initiator);
+      assert.equal((await searchAttributes(h)).initiator, undefined, 'a claimed initiator is not listed');
     });
   }
 

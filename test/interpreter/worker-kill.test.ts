@@ -9,12 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
-import { eventually, temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { eventually, signedAnswer, temporalTestEnv, ticketed, type TemporalTestEnv } from '../support/temporal.ts';
 import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../support/spawn-worker.ts';
 import { EventType, eventsOfType, scheduledActivityIds } from '../replay/history.ts';
 import { answerApprovalUpdate } from '../../workflows/interpreter/messages.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { FanOutOutput } from '../../workflows/interpreter/steps/for-each.ts';
 
 const ITEMS = 30;
@@ -62,10 +61,11 @@ describe('worker killed mid-run', () => {
   }
 
   function start(def: CompiledDefinition, input: unknown, initiator?: string): Promise<WorkflowHandle> {
+    const workflowId = `${def.name}-${randomUUID()}`;
     return env.client.workflow.start('interpret', {
       taskQueue: env.taskQueue,
-      workflowId: `${def.name}-${randomUUID()}`,
-      args: [{ definition: def, input, ...(initiator ? { initiator } : {}) } satisfies RunInput],
+      workflowId,
+      args: [ticketed(workflowId, { definition: def, input, ...(initiator ? { initiator } : {}) })],
       // A workflow task lost with the crashed worker is retried after this timeout (default 10 s).
       workflowTaskTimeout: '3s',
     });
@@ -130,7 +130,7 @@ describe('worker killed mid-run', () => {
 
   it('an approval pending at the crash is answered after the restart and recorded once', { timeout: 60_000 }, async () => {
     const receipt = await approval.executeUpdate(answerApprovalUpdate, {
-      args: [{ stepId: 'ok', decision: 'approve', approver: { id: 'bob', groups: ['ops'] }, comment: 'after the crash' }],
+      args: [signedAnswer(approval.workflowId, 'ok', { id: 'bob', groups: ['ops'] }, 'approve', 'after the crash')],
     });
     assert.deepEqual(receipt, { stepId: 'ok', accepted: true, status: 'approved' });
     const out = (await approval.result()) as { ok: { approved: boolean; decisions: { approver: string; via: string }[] }; after: { value: string } };

@@ -75,12 +75,18 @@ describe('workspace builders', () => {
     assert.deepEqual(lr.spec.limits[0].defaultRequest, { cpu: '250m', memory: '512Mi' });
   });
 
-  it('network policy: ingress only from the namespace itself and the ingress controller; egress open', () => {
+  it('network policy: ingress only from the namespace itself and the ingress controller; egress to the Internet but not the cluster', () => {
     const np = byKind(ms, 'NetworkPolicy');
     assert.deepEqual(np.spec.podSelector, {});
     assert.deepEqual(np.spec.policyTypes, ['Ingress', 'Egress']);
     assert.deepEqual(np.spec.ingress, [{ from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'projectcontour' } } }] }]);
-    assert.deepEqual(np.spec.egress, [{}]);
+    const [own, dns, internet] = np.spec.egress;
+    assert.deepEqual(own, { to: [{ podSelector: {} }] });
+    assert.deepEqual(dns.to[0].podSelector, { matchLabels: { 'k8s-app': 'kube-dns' } });
+    assert.deepEqual(dns.ports.map((p: { port: number }) => p.port), [53, 53]);
+    assert.deepEqual(internet, { to: [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.169.254/32', '169.254.0.0/16'] } }] });
+    const configured = byKind(workspaceManifests({ ...params, egressExcept: ['10.244.0.0/16', '169.254.0.0/16'] }), 'NetworkPolicy');
+    assert.deepEqual(configured.spec.egress[2].to[0].ipBlock.except, ['10.244.0.0/16', '169.254.0.0/16', '169.254.169.254/32'], 'metadata always excluded, no duplicates');
   });
 
   it('PVC, Deployment and Service fit together', () => {

@@ -14,11 +14,11 @@ export function notifyConfigFile(discord: DiscordReceiver, smtp: SmtpCapture, di
     file,
     JSON.stringify({
       directory: [
-        { id: 'edith', name: 'Édith Tremblay', email: 'edith@ets.test', discord: { userId: '100000000000000001', webhook: `${discord.url}/webhooks/edith` }, groups: ['ets-it'] },
-        { id: 'ada', name: 'Ada Lovelace', email: 'ada@cedille.test', discord: { userId: '100000000000000002', webhook: `${discord.url}/webhooks/ada` }, groups: ['sre'] },
-        { id: 'grace', name: 'Grace Hopper', email: 'grace@cedille.test', groups: ['sre'] },
-        { id: 'alice', name: 'Alice Admin', email: 'alice@cedille.test', discord: { userId: '100000000000000004', webhook: `${discord.url}/webhooks/alice` }, groups: ['sre'] },
-        { id: 'manny', name: 'Manny Manager', email: 'manny@ets.test', groups: ['managers'] },
+        { id: 'edith', subject: 'edith', name: 'Édith Tremblay', email: 'edith@ets.test', discord: { userId: '100000000000000001', webhook: `${discord.url}/webhooks/edith` }, groups: ['ets-it'] },
+        { id: 'ada', subject: 'ada', name: 'Ada Lovelace', email: 'ada@cedille.test', discord: { userId: '100000000000000002', webhook: `${discord.url}/webhooks/ada` }, groups: ['sre'] },
+        { id: 'grace', subject: 'grace', name: 'Grace Hopper', email: 'grace@cedille.test', groups: ['sre'] },
+        { id: 'alice', subject: 'alice', name: 'Alice Admin', email: 'alice@cedille.test', discord: { userId: '100000000000000004', webhook: `${discord.url}/webhooks/alice` }, groups: ['sre'] },
+        { id: 'manny', subject: 'manny', name: 'Manny Manager', email: 'manny@ets.test', groups: ['managers'] },
       ],
       discord: { groups: { sre: `${discord.url}/webhooks/sre` }, default: `${discord.url}/webhooks/default` },
       smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'Cédille Workflows <workflows@cedille.test>', auth: { user: 'robot', pass: 'smtp-password-never-shown' } },

@@ -3,7 +3,9 @@
 // on the local cluster with the simulated ArgoCD (its own namespace per test file) syncing from the
 // bare repo, a Discord receiver for the notifications, and the real API (apiTestEnv) whose worker
 // runs the built-in app-onboarding definition. The worker reads its settings from the environment,
-// like a deployed one: CEDILLE_GITHUB_API_URL / _TOKEN, CEDILLE_GIT_WORKDIR, CEDILLE_NOTIFY_CONFIG.
+// like a deployed one: CEDILLE_GITHUB_API_URL / _TOKEN, CEDILLE_GIT_WORKDIR, CEDILLE_NOTIFY_CONFIG, and
+// CEDILLE_GITOPS_CONFIG naming the GitOps repository (the runs' input names none, or a configured name).
+// The simulated ArgoCD syncs commits that land together only at the newest, as a real one does.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +24,8 @@ import { PLATFORM_REPO_URL } from '../../activities/gitops/_config.ts';
 import type { CreateWorkerOptions } from '../../worker/worker.ts';
 
 export const GITHUB_REPO = 'ClubCedille/Plateforme-Cedille';
+/** The second configured repository of a world made with `{ sandbox: true }` (name `sandbox`). */
+export const SANDBOX_GITHUB_REPO = 'ClubCedille/Plateforme-Sandbox';
 export const LINK_SECRET = 'onboarding-test-link-secret-0123456789';
 const FIXTURE = fileURLToPath(new URL('../fixtures/gitops/', import.meta.url));
 const DEFINITION = fileURLToPath(new URL('../../workflows/definitions/app-onboarding.yaml', import.meta.url));
@@ -29,6 +33,8 @@ const DEFINITION = fileURLToPath(new URL('../../workflows/definitions/app-onboar
 export interface OnboardingWorld {
   api: ApiTestEnv;
   remote: TestRemote;
+  /** The repository configured as `sandbox`, when asked for. */
+  sandbox?: TestRemote;
   github: GithubPeer;
   argocd: SimulatedArgocd;
   discord: DiscordReceiver;
@@ -53,25 +59,37 @@ export function quickDefinition(name: string, timers: { timeout: string; reminde
 }
 
 /** Sets up the world; `definitions` are registered definitions (name -> YAML source). */
-export async function onboardingWorld(opts: { worker?: Partial<CreateWorkerOptions> | false; definitions?: Record<string, string> } = {}): Promise<OnboardingWorld> {
+export async function onboardingWorld(opts: { worker?: Partial<CreateWorkerOptions> | false; definitions?: Record<string, string>; sandbox?: boolean } = {}): Promise<OnboardingWorld> {
   const kubeconfig = testKubeconfigPath();
   await installCrds(kubeconfig, [ARGOCD_APPLICATION_CRD]);
   const remote = await seedRemote({ fromDir: FIXTURE, message: 'Plateforme-Cedille (fixture)' });
-  const github = await startGithubPeer({ [GITHUB_REPO]: remote.path });
+  const sandbox = opts.sandbox ? await seedRemote({ fromDir: FIXTURE, message: 'Plateforme-Sandbox (fixture)' }) : undefined;
+  const github = await startGithubPeer({ [GITHUB_REPO]: remote.path, ...(sandbox ? { [SANDBOX_GITHUB_REPO]: sandbox.path } : {}) });
   const argocdNamespace = `argocd-${randomBytes(3).toString('hex')}`;
-  const argocd = await startSimulatedArgocd({ kubeconfig, repositories: { [PLATFORM_REPO_URL]: remote.path }, root: { repository: remote.path }, namespace: argocdNamespace, pollMs: 250, syncDelayMs: 300 });
+  const argocd = await startSimulatedArgocd({ kubeconfig, repositories: { [PLATFORM_REPO_URL]: remote.path }, root: { repository: remote.path }, namespace: argocdNamespace, pollMs: 250, syncDelayMs: 300, syncEachCommit: false });
   const discord = await discordReceiver();
 
   const dir = mkdtempSync(join(tmpdir(), 'cedille-onboarding-'));
+  // The worker's GitOps configuration: the platform repository (a local bare repo, so its Applications
+  // point at the platform's URL, which the simulated ArgoCD maps back to it), and the sandbox.
+  const gitopsFile = join(dir, 'gitops.json');
+  writeFileSync(
+    gitopsFile,
+    JSON.stringify({
+      repository: remote.path,
+      github: GITHUB_REPO,
+      ...(sandbox ? { repositories: { sandbox: { repository: sandbox.path, github: SANDBOX_GITHUB_REPO, repoURL: sandbox.url } } } : {}),
+    }),
+  );
   const notifyFile = join(dir, 'notify.json');
   writeFileSync(
     notifyFile,
     JSON.stringify({
       directory: [
-        { id: 'ada-sre', name: 'Ada Lovelace', discord: { webhook: `${discord.url}/webhooks/ada` }, groups: ['sre'] },
-        { id: 'grace-sre', name: 'Grace Hopper', discord: { webhook: `${discord.url}/webhooks/grace` }, groups: ['sre'] },
-        { id: 'edith-ets', name: 'Édith Tremblay', discord: { webhook: `${discord.url}/webhooks/edith` }, groups: ['ets-it'] },
-        { id: 'manny-ets', name: 'Manny Manager', discord: { webhook: `${discord.url}/webhooks/manny` }, groups: ['ets-it-leads'] },
+        { id: 'ada-sre', subject: 'ada-sre', name: 'Ada Lovelace', discord: { webhook: `${discord.url}/webhooks/ada` }, groups: ['sre'] },
+        { id: 'grace-sre', subject: 'grace-sre', name: 'Grace Hopper', discord: { webhook: `${discord.url}/webhooks/grace` }, groups: ['sre'] },
+        { id: 'edith-ets', subject: 'edith-ets', name: 'Édith Tremblay', discord: { webhook: `${discord.url}/webhooks/edith` }, groups: ['ets-it'] },
+        { id: 'manny-ets', subject: 'manny-ets', name: 'Manny Manager', discord: { webhook: `${discord.url}/webhooks/manny` }, groups: ['ets-it-leads'] },
       ],
       discord: { groups: {}, default: `${discord.url}/webhooks/default` },
       publicUrl: 'http://approvals.test',
@@ -87,6 +105,7 @@ export async function onboardingWorld(opts: { worker?: Partial<CreateWorkerOptio
     CEDILLE_GITHUB_API_URL: github.url,
     CEDILLE_GITHUB_TOKEN: github.token,
     CEDILLE_GIT_WORKDIR: scratchDir('onboarding-worker'),
+    CEDILLE_GITOPS_CONFIG: gitopsFile,
     CEDILLE_NOTIFY_CONFIG: notifyFile,
     CEDILLE_LINK_SECRET: LINK_SECRET,
   };
@@ -96,6 +115,7 @@ export async function onboardingWorld(opts: { worker?: Partial<CreateWorkerOptio
   return {
     api,
     remote,
+    ...(sandbox ? { sandbox } : {}),
     github,
     argocd,
     discord,
@@ -131,7 +151,7 @@ export interface RunView {
 
 /** POST /v1/runs as `who`; the run id. */
 export async function startOnboarding(w: OnboardingWorld, who: Who, input: Record<string, unknown>, definition = 'app-onboarding'): Promise<string> {
-  const res = await w.api.as(who, { method: 'POST', url: '/v1/runs', payload: { definition, input: { repository: w.remote.path, argocdNamespace: w.argocdNamespace, syncTimeoutSeconds: 60, ...input } } });
+  const res = await w.api.as(who, { method: 'POST', url: '/v1/runs', payload: { definition, input: { argocdNamespace: w.argocdNamespace, syncTimeoutSeconds: 60, ...input } } });
   assert.equal(res.statusCode, 201, res.body);
   return res.json().run.id as string;
 }

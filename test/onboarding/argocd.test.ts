@@ -3,7 +3,9 @@
 // bare repository: Applications appear once a merge lands, report Synced + Healthy at the merge
 // commit (history entry); a failed sync ends the wait with a report naming the app, its conditions
 // and the operation's message; an app that never appears times out; a retried attempt keeps the
-// first attempt's deadline.
+// first attempt's deadline. With ArgoCD syncing straight to a later commit of main (commits that land
+// together, synced at the newest as a real ArgoCD does), the merge counts as deployed there: git says
+// that commit contains it; a commit main does not contain never counts.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -13,7 +15,7 @@ import { installCrds, ARGOCD_APPLICATION_CRD } from '../../infra/cluster/crds.ts
 import { startSimulatedArgocd, type SimulatedArgocd } from '../../infra/cluster/simulated-argocd.ts';
 import { activityFailure, callActivity, testContext } from '../activities/_support.ts';
 import waitApplications from '../../activities/argocd/waitApplications.ts';
-import { seedRemote, type TestRemote } from '../support/git.ts';
+import { git, gitSettings, seedRemote, type TestRemote } from '../support/git.ts';
 
 const REPO_URL = 'https://github.com/ClubCedille/Plateforme-Cedille';
 const ARGO_APPS = 'apps/argo-apps/kustomization.yaml';
@@ -115,5 +117,42 @@ describe('argocd.waitApplications with the simulated ArgoCD', () => {
     const resumed = (await callActivity(waitApplications, { namespace, applications: ['ghost-prod'], timeoutSeconds: 3600, onFailure: 'report' }, ctx)) as Waited;
     assert.deepEqual([resumed.healthy, resumed.outcome], [false, 'timeout']);
     assert.ok(await gitops.head());
+  });
+});
+
+describe('argocd.waitApplications when ArgoCD syncs straight to a later commit of main', () => {
+  const ns = `argocd-${randomBytes(3).toString('hex')}`;
+  let repo: TestRemote;
+  let later: SimulatedArgocd;
+  before(async () => {
+    // The activity's clone of the GitOps repository (the ancestry check) goes to a scratch dir of this file.
+    process.env.CEDILLE_GIT_WORKDIR = gitSettings('argocd').workdir;
+    repo = await seedRemote({ files: { [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n' } });
+    later = await startSimulatedArgocd({ kubeconfig: testKubeconfigPath(), repositories: { [REPO_URL]: repo.path }, root: { repository: repo.path }, namespace: ns, pollMs: 200, syncDelayMs: 200, syncEachCommit: false });
+  });
+  after(async () => {
+    await later?.stop();
+    await k.core.deleteNamespace({ name: ns }).catch(() => undefined);
+  });
+
+  it('the merge commit counts as deployed at a later commit that contains it (git ancestry); a commit main does not contain does not', async () => {
+    // The merge and a later change land on main in one push (between two polls of ArgoCD): built on a side
+    // branch, then main moved to the later one at once.
+    const merge = await repo.commit('landing', { ...appFiles('swing'), [ARGO_APPS]: 'kind: Kustomization\nresources:\n  - ../grafana/\n  - ../swing/\n' }, 'Onboard swing');
+    const newer = await repo.commit('landing', { 'README.md': 'a later change\n' }, 'A later change', { base: 'landing' });
+    const elsewhere = await repo.commit('elsewhere', { 'apps/swing/NOTES.md': 'never merged\n' }, 'Never merged', { base: merge });
+    await git(['update-ref', 'refs/heads/main', newer], repo.path);
+    await eventually(() => (['swing-staging', 'swing-prod'].every((a) => later.synced.get(a)?.includes(newer)) ? true : undefined), 30_000, 'ArgoCD synced swing at the later commit');
+    assert.ok(['swing-staging', 'swing-prod'].every((a) => !later.synced.get(a)?.includes(merge)), 'ArgoCD never synced the merge commit itself');
+
+    const out = (await callActivity(waitApplications, { namespace: ns, applications: ['swing-staging', 'swing-prod'], revision: merge, repository: repo.path, pollSeconds: 0.2, timeoutSeconds: 30 })) as Waited;
+    assert.equal(out.healthy, true, out.report);
+    for (const app of out.applications) {
+      assert.deepEqual([app.sync, app.health, app.revision], ['Synced', 'Healthy', newer], app.name);
+      assert.ok(app.deployedAt && app.historyId !== null, 'the history entry of the deployed commit');
+    }
+
+    const notOnMain = (await callActivity(waitApplications, { namespace: ns, applications: ['swing-prod'], revision: elsewhere, repository: repo.path, pollSeconds: 0.2, timeoutSeconds: 2, onFailure: 'report' })) as Waited;
+    assert.deepEqual([notOnMain.healthy, notOnMain.outcome], [false, 'timeout'], 'a commit the deployed one does not contain is not deployed');
   });
 });

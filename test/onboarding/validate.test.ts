@@ -1,20 +1,36 @@
 // gitops.validateApp: every problem names its field; a name collision with the GitOps repository
-// (folder or argo-apps entry) is refused before anything is written.
+// (folder or argo-apps entry) is refused before anything is written; the repository is one of the
+// worker's configuration (CEDILLE_GITOPS_CONFIG), chosen by name, never a URL or path of the input.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { ApplicationFailure } from '@temporalio/common';
-import { GitOpsConfig } from '../../activities/gitops/_config.ts';
+import { GitOpsConfig, PLATFORM_REPO_URL } from '../../activities/gitops/_config.ts';
+import { configuredRepositories } from '../../activities/gitops/_repositories.ts';
 import { parseImage, parseQuantity, requestProblems, AppRequest, type Problem } from '../../activities/gitops/_request.ts';
 import validateActivity from '../../activities/gitops/validateApp.ts';
 import { callActivity } from '../activities/_support.ts';
-import { gitSettings, seedRemote } from '../support/git.ts';
+import { gitSettings, scratchDir, seedRemote } from '../support/git.ts';
 import { SAMPLE_REQUEST } from './_app-request.ts';
 
 const FIXTURE = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'gitops');
 const config = GitOpsConfig.parse({});
 process.env.CEDILLE_GIT_WORKDIR = gitSettings('validate').workdir;
+const GITHUB = 'ClubCedille/Plateforme-Cedille';
+
+/** The worker's GitOps configuration file (CEDILLE_GITOPS_CONFIG) with this content. */
+function configure(content: Record<string, unknown>): void {
+  const file = join(scratchDir('gitops-config'), 'gitops.json');
+  writeFileSync(file, JSON.stringify(content));
+  process.env.CEDILLE_GITOPS_CONFIG = file;
+}
+
+/** `path` configured as the default repository (owner/name on GitHub: GITHUB), `more` as named ones. */
+function useRepository(path: string, more: Record<string, string> = {}): void {
+  configure({ repository: path, github: GITHUB, repositories: Object.fromEntries(Object.entries(more).map(([name, p]) => [name, { repository: p, github: `ClubCedille/${name}` }])) });
+}
 
 function problems(over: Record<string, unknown>): Problem[] {
   return requestProblems(AppRequest.parse({ ...SAMPLE_REQUEST, ...over }), config);
@@ -91,38 +107,88 @@ describe('app request format', () => {
 describe('gitops.validateApp against the GitOps repository', () => {
   it('accepts a new app and returns the base to branch from', async () => {
     const remote = await seedRemote({ fromDir: FIXTURE });
-    const out = (await callActivity(validateActivity, { ...SAMPLE_REQUEST, repository: remote.path })) as { defaultBranch: string; baseCommit: string };
+    useRepository(remote.path);
+    const out = (await callActivity(validateActivity, SAMPLE_REQUEST)) as { defaultBranch: string; baseCommit: string; repository: string; github: string; repoURL: string };
     assert.equal(out.defaultBranch, 'main');
     assert.equal(out.baseCommit, await remote.head('main'));
+    assert.deepEqual([out.repository, out.github, out.repoURL], [remote.path, GITHUB, PLATFORM_REPO_URL], 'the configured repository');
   });
 
   it('refuses a name collision (existing folder, or an entry in argo-apps) naming the field, before anything is written', async () => {
     const remote = await seedRemote({ fromDir: FIXTURE });
+    useRepository(remote.path);
     const before = { head: await remote.head('main'), branches: await remote.branches() };
 
-    const folder = await refusal({ ...SAMPLE_REQUEST, app: 'cedille-site', repository: remote.path });
+    const folder = await refusal({ ...SAMPLE_REQUEST, app: 'cedille-site' });
     assert.deepEqual(folder.problems.map((p) => p.field), ['app', 'app']);
     assert.match(folder.message, /app: an app named "cedille-site" already exists \(apps\/cedille-site\//);
-    const entry = await refusal({ ...SAMPLE_REQUEST, app: 'grafana-dashboards', repository: remote.path });
+    const entry = await refusal({ ...SAMPLE_REQUEST, app: 'grafana-dashboards' });
     assert.deepEqual(entry.problems, [{ field: 'app', message: '"grafana-dashboards" is already listed in apps/argo-apps/kustomization.yaml' }]);
     // A prefix of an existing app is not a collision.
-    await callActivity(validateActivity, { ...SAMPLE_REQUEST, app: 'cedille', repository: remote.path });
+    await callActivity(validateActivity, { ...SAMPLE_REQUEST, app: 'cedille' });
 
     assert.deepEqual({ head: await remote.head('main'), branches: await remote.branches() }, before, 'nothing written');
   });
 
   it('refuses a hostname another app already serves', async () => {
     const remote = await seedRemote({ fromDir: FIXTURE });
-    const taken = await refusal({ ...SAMPLE_REQUEST, hostnames: { staging: ['www.staging.cedille.club'], prod: ['robotique.cedille.club'] }, repository: remote.path });
+    useRepository(remote.path);
+    const taken = await refusal({ ...SAMPLE_REQUEST, hostnames: { staging: ['www.staging.cedille.club'], prod: ['robotique.cedille.club'] } });
     assert.deepEqual(taken.problems, [{ field: 'hostnames.staging[0]', message: '"www.staging.cedille.club" is already served by apps/cedille-site/staging/ingress.yaml' }]);
   });
 
   it('reports format problems and the collision together; refuses a repository without apps/argo-apps', async () => {
     const remote = await seedRemote({ fromDir: FIXTURE });
-    const both = await refusal({ ...SAMPLE_REQUEST, app: 'cedille-site', image: 'nginx:latest', repository: remote.path });
+    useRepository(remote.path);
+    const both = await refusal({ ...SAMPLE_REQUEST, app: 'cedille-site', image: 'nginx:latest' });
     assert.deepEqual(both.problems.map((p) => p.field).sort(), ['app', 'app', 'image']);
     const empty = await seedRemote({ files: { 'README.md': 'x\n' } });
-    const notPlatform = await refusal({ ...SAMPLE_REQUEST, repository: empty.path });
+    useRepository(empty.path);
+    const notPlatform = await refusal(SAMPLE_REQUEST);
     assert.deepEqual(notPlatform.problems.map((p) => p.field), ['repository']);
+  });
+
+  it('the repository is a configured one chosen by name; a URL, a path or an unknown name is a problem of field repository', async () => {
+    const platform = await seedRemote({ fromDir: FIXTURE });
+    const sandbox = await seedRemote({ fromDir: FIXTURE });
+    useRepository(platform.path, { sandbox: sandbox.path });
+    const chosen = (await callActivity(validateActivity, { ...SAMPLE_REQUEST, repository: 'sandbox' })) as { repositoryName: string; repository: string; github: string; baseCommit: string };
+    assert.deepEqual([chosen.repositoryName, chosen.repository, chosen.github, chosen.baseCommit], ['sandbox', sandbox.path, 'ClubCedille/sandbox', await sandbox.head('main')]);
+    const byDefault = (await callActivity(validateActivity, { ...SAMPLE_REQUEST, repository: 'default' })) as { repository: string };
+    assert.equal(byDefault.repository, platform.path);
+
+    for (const repository of [sandbox.path, sandbox.url, 'https://github.com/mallory/Plateforme-Cedille.git', 'elsewhere']) {
+      const refused = await refusal({ ...SAMPLE_REQUEST, repository });
+      assert.deepEqual(refused.problems.map((p) => p.field), ['repository'], repository);
+      assert.match(refused.message, /is not a configured GitOps repository: give the name of one \(default, sandbox\)/);
+    }
+    const both = await refusal({ ...SAMPLE_REQUEST, image: 'nginx', repository: 'elsewhere' });
+    assert.deepEqual(both.problems.map((p) => p.field), ['image', 'repository'], 'reported with the other problems');
+  });
+
+  it('the worker configuration: none is GitOpsNotConfigured; the GitHub repository is configured or read from a github.com remote', async () => {
+    const notConfigured = async (message: RegExp) => {
+      const err = await callActivity(validateActivity, SAMPLE_REQUEST).then(
+        (out) => assert.fail(`expected a failure, got ${JSON.stringify(out)}`),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof ApplicationFailure && err.type === 'GitOpsNotConfigured' && err.nonRetryable, String(err));
+      assert.match(err.message, message);
+    };
+    const saved = process.env.CEDILLE_GITOPS_REPOSITORY;
+    delete process.env.CEDILLE_GITOPS_REPOSITORY;
+    try {
+      configure({});
+      await notConfigured(/no GitOps repository configured on the worker: set `repository` in the file named by CEDILLE_GITOPS_CONFIG/);
+      configure({ repository: (await seedRemote({ fromDir: FIXTURE })).path });
+      await notConfigured(/has no GitHub repository for the pull request: set its `github: owner\/name`/);
+    } finally {
+      if (saved !== undefined) process.env.CEDILLE_GITOPS_REPOSITORY = saved;
+    }
+    const derived = configuredRepositories(GitOpsConfig.parse({ repository: 'https://github.com/ClubCedille/Plateforme-Cedille.git', repositories: { other: { repository: 'https://git.example.org/x/y.git' } } }));
+    assert.deepEqual(derived.get('default'), { name: 'default', repository: 'https://github.com/ClubCedille/Plateforme-Cedille.git', repoURL: 'https://github.com/ClubCedille/Plateforme-Cedille', github: GITHUB });
+    assert.equal(derived.get('other')?.github, undefined, 'not a github.com remote: github must be configured');
+    assert.throws(() => GitOpsConfig.parse({ repositories: { 'Not A Name': { repository: '/x' } } }), /DNS-1123/);
+    assert.throws(() => GitOpsConfig.parse({ repositories: { default: { repository: '/x' } } }), /top-level/);
   });
 });

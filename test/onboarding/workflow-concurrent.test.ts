@@ -2,9 +2,12 @@
 // at the end of apps/argo-apps/kustomization.yaml, so whichever merges second conflicts on GitHub
 // (the peer merges for real: 405 "not mergeable"); that run re-commits the same change on the fresh
 // main, moves its pull request's branch there and merges again. Both apps end up listed, once each,
-// and both are Synced + Healthy: no lost update.
+// and both are Synced + Healthy: no lost update. ArgoCD is held until both merges landed, so it syncs
+// straight to the second one, as a real ArgoCD does when two merges fall between two of its polls: the
+// first app is deployed at a later commit that contains its merge, and that counts (no timing involved).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { eventually } from '../support/temporal.ts';
 import { answer, awaitingApproval, GITHUB_REPO, nodeOf, onboardingWorld, outcome, request, runView, startOnboarding, type OnboardingWorld } from './_onboarding.ts';
 
 let w: OnboardingWorld;
@@ -21,7 +24,11 @@ describe('two onboardings at once', () => {
     const base = await w.remote.head();
     // Both branches forked from the same main.
     for (const app of ['echecs', 'robotique']) assert.ok(await w.remote.head(`onboarding/${app}`));
+    await w.argocd.pause();
     await Promise.all([a, b].flatMap((id) => [answer(w, 'sre2', id, 'approve'), answer(w, 'etsIt', id, 'approve')]).map(async (r) => assert.equal((await r).statusCode, 200)));
+    await eventually(() => (w.github.pulls(GITHUB_REPO).filter((p) => p.merged).length === 2 ? true : undefined), 90_000, 'both pull requests merged');
+    const landed = await w.remote.head();
+    w.argocd.resume();
     const [ra, rb] = await Promise.all([outcome(w, a), outcome(w, b)]);
     assert.ok(ra.ok, !ra.ok ? ra.message : '');
     assert.ok(rb.ok, !rb.ok ? rb.message : '');
@@ -37,19 +44,15 @@ describe('two onboardings at once', () => {
     assert.equal(nodeOf(refreshed[0]!, 'mergeAgain').status, 'completed');
     const pulls = w.github.pulls(GITHUB_REPO);
     assert.deepEqual(pulls.map((p) => [p.head, p.merged]).sort(), [['onboarding/echecs', true], ['onboarding/robotique', true]]);
-    // Both merges are on main's first-parent line after the base, and both apps were deployed at their merge (or,
-    // when the other run merged before ArgoCD caught up, at that later commit of main, which contains it).
+    // Both merges are on main after the base; ArgoCD, held until both landed, deployed both apps at the newest:
+    // for the run that merged first, a later commit that contains its merge.
     const log = await w.remote.log('main');
     assert.ok(log.findIndex((c) => c.commit === base) >= 2);
-    for (const r of [ra, rb]) {
-      const out = (r as unknown as { output: { mergeCommit: string; applications: { revision: string; health: string }[] } }).output;
-      const merged = log.findIndex((c) => c.commit === out.mergeCommit);
-      assert.ok(merged >= 0, 'the merge commit is on main');
-      for (const x of out.applications) {
-        assert.equal(x.health, 'Healthy');
-        const deployed = log.findIndex((c) => c.commit === x.revision);
-        assert.ok(deployed >= 0 && deployed <= merged, `${x.revision} is the merge commit or a later commit of main`);
-      }
+    const outs = [ra, rb].map((r) => (r as unknown as { output: { mergeCommit: string; applications: { revision: string; health: string }[] } }).output);
+    for (const out of outs) {
+      assert.ok(log.some((c) => c.commit === out.mergeCommit), 'the merge commit is on main');
+      for (const x of out.applications) assert.deepEqual([x.health, x.revision], ['Healthy', landed], 'deployed at the commit main had when ArgoCD looked');
     }
+    assert.equal(outs.filter((o) => o.mergeCommit !== landed).length, 1, 'one app was deployed at a later commit than its merge');
   });
 });

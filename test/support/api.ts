@@ -42,6 +42,8 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     API_PORT: '0',
     // The run's codec (test/run.ts): the API's client must read what the test workers encrypt.
     ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
+    // The run's signing key (test/run.ts): the test workers verify what this API signs.
+    ...(process.env.CEDILLE_LINK_SECRET ? { CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET } : {}),
     ...opts.env,
   });
   const config: ApiConfig = {

@@ -8,9 +8,13 @@ import { createWorker, type CreateWorkerOptions } from '../../worker/worker.ts';
 import { buildWorkflowBundle } from '../../worker/bundle.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
-import { graphQuery } from '../../workflows/interpreter/messages.ts';
+import { graphQuery, type ApprovalAnswer } from '../../workflows/interpreter/messages.ts';
+import { signAssertion } from '../../api/links/token.ts';
 import type { RunGraph } from '../../workflows/interpreter/graph.ts';
 import { AesGcmCodec, dataConverterFromEnv, isEncrypted, keyringFromEnv } from '../../codec/index.ts';
+import { signRunTicket } from '../../trust/run-ticket.ts';
+import { signingKeyFromEnv } from '../../trust/signing-key.ts';
+import type { TemporalConnectionOptions } from '../../infra/temporal-connection.ts';
 
 let runtimeInstalled = false;
 function quietRuntime(): void {
@@ -45,13 +49,15 @@ function workflowBundle() {
   return bundle;
 }
 
-export async function temporalTestEnv(): Promise<TemporalTestEnv> {
+/** `connection`: how the client and the workers connect (TLS, token), instead of plain TEMPORAL_ADDRESS. */
+export async function temporalTestEnv(opts: { connection?: TemporalConnectionOptions } = {}): Promise<TemporalTestEnv> {
   quietRuntime();
-  const address = process.env.TEMPORAL_ADDRESS;
+  const address = opts.connection?.address ?? process.env.TEMPORAL_ADDRESS;
   if (!address) throw new Error('TEMPORAL_ADDRESS is not set: run tests with `npm test` (test/run.ts starts the server)');
+  const connectionOptions = opts.connection ?? { address };
   const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
   const taskQueue = `test-${randomUUID()}`;
-  const connection = await Connection.connect({ address });
+  const connection = await Connection.connect(connectionOptions);
   const dataConverter = dataConverterFromEnv();
   const client = new Client({ connection, namespace, ...(dataConverter ? { dataConverter } : {}) });
   const natives: NativeConnection[] = [];
@@ -64,7 +70,7 @@ export async function temporalTestEnv(): Promise<TemporalTestEnv> {
     client,
     dataConverter,
     async startWorker(opts = {}) {
-      const native = await NativeConnection.connect({ address });
+      const native = await NativeConnection.connect(connectionOptions);
       natives.push(native);
       const worker = await createWorker({ connection: native, namespace, taskQueue, workflowBundle: await workflowBundle(), ...opts });
       const running = worker.run();
@@ -80,12 +86,8 @@ export async function temporalTestEnv(): Promise<TemporalTestEnv> {
       return handle;
     },
     start(definition, input, extra = {}) {
-      const { workflowId, ...rest } = extra;
-      return client.workflow.start('interpret', {
-        taskQueue,
-        workflowId: workflowId ?? `${definition.name}-${randomUUID()}`,
-        args: [{ definition, input, ...rest } satisfies RunInput],
-      });
+      const { workflowId = `${definition.name}-${randomUUID()}`, ...rest } = extra;
+      return client.workflow.start('interpret', { taskQueue, workflowId, args: [ticketed(workflowId, { definition, input, ...rest })] });
     },
     graph(handle) {
       return handle.query(graphQuery);
@@ -97,6 +99,26 @@ export async function temporalTestEnv(): Promise<TemporalTestEnv> {
     },
   };
   return env;
+}
+
+/** The initiator of test runs that name none (a person who answers no approval). */
+export const TEST_INITIATOR = 'test-runner';
+
+/**
+ * A run input signed as the API signs its starts (trust/run-ticket.ts), with the run's signing key
+ * (CEDILLE_LINK_SECRET, set by test/run.ts): the worker admits it and trusts its initiator.
+ */
+export function ticketed(workflowId: string, run: RunInput): RunInput {
+  const key = signingKeyFromEnv();
+  if (!key) throw new Error('CEDILLE_LINK_SECRET is not set: run tests with `npm test`');
+  const initiator = run.initiator ?? TEST_INITIATOR;
+  return { ...run, initiator, ticket: signRunTicket({ workflowId, definition: run.definition, input: run.input ?? null, initiator }, key) };
+}
+
+/** An approval answer signed for `who` as the API signs its callers' answers (api/links/token.ts). */
+export function signedAnswer(workflowId: string, stepId: string, who: { id: string; groups: readonly string[] }, decision: 'approve' | 'reject' = 'approve', comment?: string): ApprovalAnswer {
+  const token = signAssertion({ workflowId, stepId, subject: who.id, groups: [...who.groups], decision }, signingKeyFromEnv()!);
+  return { stepId, decision, token, ...(comment ? { comment } : {}) };
 }
 
 /** Polls until `check` returns a value (not undefined), or fails after `timeoutMs`. */

@@ -12,7 +12,7 @@ import { kube } from '../../activities/kubernetes/_client.ts';
 import { freePort } from '../../infra/tools/temporal-dev-server.ts';
 import { compileFile, formatCompileError } from '../../workflows/compiler/index.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import { ticketed } from '../support/temporal.ts';
 import { kubeClients } from '../support/cluster.ts';
 import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
 import { scanExecution } from '../support/history-scan.ts';
@@ -20,7 +20,13 @@ import { ALL_PERMISSIONS, type KmsPeer } from './_kms-peer.ts';
 import { simulatedVaultDeployment, type SimulatedVaultDeployment } from './_simulated-vault-deployment.ts';
 
 /** The worker environment variable holding the seal identity's token (the KMS peer knows it). */
-export const KMS_TOKEN_ENV = 'CEDILLE_TEST_KMS_TOKEN';
+export const KMS_TOKEN_ENV = 'CEDILLE_GCP_TOKEN';
+
+/** Points the worker's KMS configuration (this process, and workers spawned with its environment) at the peer. */
+export function useKmsPeer(peer: KmsPeer, token: string): void {
+  process.env.CEDILLE_GCP_KMS_ENDPOINT = peer.endpoint;
+  process.env[KMS_TOKEN_ENV] = token;
+}
 export const VALUES_PATH = 'apps/vault/values.yaml';
 
 let compiled: Promise<CompiledDefinition> | undefined;
@@ -35,10 +41,11 @@ export function vaultBootstrapDefinition(): Promise<CompiledDefinition> {
 }
 
 export async function startBootstrap(client: Client, taskQueue: string, input: unknown): Promise<WorkflowHandle> {
+  const workflowId = `vault-bootstrap-${randomUUID()}`;
   return client.workflow.start('interpret', {
     taskQueue,
-    workflowId: `vault-bootstrap-${randomUUID()}`,
-    args: [{ definition: await vaultBootstrapDefinition(), input } satisfies RunInput],
+    workflowId,
+    args: [ticketed(workflowId, { definition: await vaultBootstrapDefinition(), input })],
     workflowTaskTimeout: '3s',
   });
 }
@@ -48,7 +55,7 @@ export interface Setting {
   remote: TestRemote;
   port: number;
   auditFile: string;
-  kms: { endpoint: string; project: string; location: string; keyRing: string; cryptoKey: string; tokenEnv: string };
+  kms: { project: string; location: string; keyRing: string; cryptoKey: string };
   input(extra?: Record<string, unknown>): Record<string, unknown>;
   /** The simulated deployment for this setting (started on demand). */
   deploy(): SimulatedVaultDeployment;
@@ -82,9 +89,9 @@ export async function newSetting(peer: KmsPeer, name: string, token = `token-${n
   const remote = await seedRemote({ files: { 'README.md': '# platform\n' } });
   const port = await freePort();
   const auditFile = join(scratchDir('audit'), 'audit.log');
-  process.env[KMS_TOKEN_ENV] = token;
+  useKmsPeer(peer, token);
   if (!peer.grants.has(token)) peer.grants.set(token, [...ALL_PERMISSIONS]);
-  const kms = { endpoint: peer.endpoint, project: 'cedille-test', location: 'northamerica-northeast1', keyRing: 'vault', cryptoKey: `unseal-${namespace}`, tokenEnv: KMS_TOKEN_ENV };
+  const kms = { project: 'cedille-test', location: 'northamerica-northeast1', keyRing: 'vault', cryptoKey: `unseal-${namespace}` };
   return {
     namespace,
     remote,

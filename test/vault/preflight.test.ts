@@ -16,7 +16,7 @@ import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
 import { testNamespace } from '../support/cluster.ts';
 import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { cleanupSettings, KMS_TOKEN_ENV, newSetting, startBootstrap } from './_bootstrap.ts';
+import { cleanupSettings, newSetting, startBootstrap, useKmsPeer } from './_bootstrap.ts';
 
 describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: false }, () => {
   let env: TemporalTestEnv;
@@ -62,9 +62,9 @@ describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: f
   });
 
   it('a fresh project: nothing to test on yet, the key ring and key are created, then the check on the key passes', async () => {
-    process.env[KMS_TOKEN_ENV] = 'token-admin';
+    useKmsPeer(peer, 'token-admin');
     peer.grants.set('token-admin', ['cloudkms.keyRings.get', 'cloudkms.keyRings.create', 'cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeys.create', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
-    const key = { endpoint: peer.endpoint, project: 'cedille-fresh', location: 'global', keyRing: 'vault', cryptoKey: 'unseal', tokenEnv: KMS_TOKEN_ENV };
+    const key = { project: 'cedille-fresh', location: 'global', keyRing: 'vault', cryptoKey: 'unseal' };
     assert.deepEqual(await callActivity(preflight, { key }), { testedOn: 'none', resource: 'projects/cedille-fresh/locations/global', granted: [] });
     const made = await callActivity(ensureKey, { key });
     assert.deepEqual(made, { keyRing: 'projects/cedille-fresh/locations/global/keyRings/vault', cryptoKey: 'projects/cedille-fresh/locations/global/keyRings/vault/cryptoKeys/unseal', createdKeyRing: true, createdCryptoKey: true });

@@ -6,7 +6,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCatalog } from '../../activities/catalog.ts';
 import { DefinitionRegistry } from '../../workflows/registry/index.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
-import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import { ticketed } from '../support/temporal.ts';
 import { classSelector, type Course } from '../../activities/workspaces/_params.ts';
 import type { KubeClients } from '../support/cluster.ts';
 export { spawnWorker, type WorkerProcess } from '../support/spawn-worker.ts';
@@ -26,10 +26,11 @@ export function classWorkspacesDefinition(): Promise<CompiledDefinition> {
 /** Starts class-workspaces through `interpret`; a workflow task lost with a killed worker is retried after 3 s. */
 export async function startClass(client: Client, taskQueue: string, input: unknown): Promise<WorkflowHandle> {
   const definition = await classWorkspacesDefinition();
+  const workflowId = `class-workspaces-${randomUUID()}`;
   return client.workflow.start('interpret', {
     taskQueue,
-    workflowId: `class-workspaces-${randomUUID()}`,
-    args: [{ definition, input } satisfies RunInput],
+    workflowId,
+    args: [ticketed(workflowId, { definition, input })],
     workflowTaskTimeout: '3s',
   });
 }

@@ -9,7 +9,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { kubeClients } from '../support/cluster.ts';
 import { startSimulatedCsiProvisioner, type SimulatedProvisioner } from '../support/simulated-csi-provisioner.ts';
-import { moodlePeer, type MoodlePeer, type PeerUser } from '../moodle/_moodle-peer.ts';
+import { moodlePeer, setMoodleEnv, type MoodlePeer, type PeerUser } from '../moodle/_moodle-peer.ts';
 import { runFailure } from '../activities/_support.ts';
 import { LABEL_COURSE, LABEL_STUDENT, LABEL_TERM, workspaceNamespace } from '../../activities/kubernetes/builders/index.ts';
 import { classSelector, courseKey, type Course } from '../../activities/workspaces/_params.ts';
@@ -18,7 +18,16 @@ const TOKEN = 'moodle-workspaces-token-0123456789';
 const DOMAIN = 'ws.cedille.test';
 const profile = { image: 'codercom/code-server:4.96.4', port: 8080, storage: '2Gi' };
 
-type Output = { ready: number; failed: number; accepted: number; rejected: unknown[]; students: { studentId: string; namespace: string; url: string; status: string }[]; suspended: string[] };
+type Output = {
+  ready: number;
+  failed: number;
+  accepted: number;
+  rejected: { row: number; field: string; message: string }[];
+  skipped: { id: string; username?: string; reason: string; roles: string[] }[];
+  counts: Record<string, number>;
+  students: { studentId: string; namespace: string; url: string; status: string }[];
+  suspended: string[];
+};
 
 function peerUsers(n: number): PeerUser[] {
   return Array.from({ length: n }, (_, i) => ({ id: 5000 + i, username: `aq${String(i).padStart(5, '0')}`, firstname: 'Étudiante', lastname: `N° ${i}`, email: `aq${i}@ens.etsmtl.ca`, groups: [1], active: true }));
@@ -28,12 +37,23 @@ describe('class workspaces on a real API server', { concurrency: false }, () => 
   let env: TemporalTestEnv;
   let moodle: MoodlePeer;
   let csi: SimulatedProvisioner;
+  let restoreMoodleEnv: (() => void) | undefined;
   const k = kubeClients();
 
   before(async () => {
     env = await temporalTestEnv();
-    process.env.MOODLE_TOKEN = TOKEN;
-    moodle = await moodlePeer({ token: TOKEN, courseId: 680, users: peerUsers(200) });
+    // 200 students of group 1, and what a real course also holds: its teacher, two suspended enrolments.
+    moodle = await moodlePeer({
+      token: TOKEN,
+      courseId: 680,
+      users: [
+        ...peerUsers(200),
+        { id: 6000, username: 'prof.gagnon', firstname: 'Luc', lastname: 'Gagnon', email: 'luc.gagnon@etsmtl.ca', groups: [1], active: true, roles: ['editingteacher'] },
+        { id: 6001, username: 'aq90001', firstname: 'Partie', lastname: 'Un', email: 'aq90001@ens.etsmtl.ca', groups: [1], active: false },
+        { id: 6002, username: 'aq90002', firstname: 'Partie', lastname: 'Deux', email: 'aq90002@ens.etsmtl.ca', groups: [1], active: false },
+      ],
+    });
+    restoreMoodleEnv = setMoodleEnv({ CEDILLE_MOODLE_URL: moodle.url('/'), MOODLE_TOKEN: TOKEN });
     csi = await startSimulatedCsiProvisioner();
     await env.startWorker({ tuning: { maxConcurrentActivityTaskExecutions: 100 } });
   });
@@ -41,6 +61,7 @@ describe('class workspaces on a real API server', { concurrency: false }, () => 
     csi?.stop();
     await moodle?.close();
     await env?.close();
+    restoreMoodleEnv?.();
   });
 
   const start = (input: unknown, type = 'classWorkspaces'): Promise<WorkflowHandle> =>
@@ -48,12 +69,16 @@ describe('class workspaces on a real API server', { concurrency: false }, () => 
 
   it('provisions one student from a CSV: every object, labelled, isolated, ready', { timeout: 120_000 }, async () => {
     const course: Course = { code: 'LOG680', term: 'A2026', section: '01' };
-    const csv = 'Matricule,Prénom,Nom,Courriel\nAB12345,Zoé,Côté-Tremblay,zoe.cote@ens.etsmtl.ca\n';
+    const csv = 'Matricule,Prénom,Nom,Courriel\nAB12345,Zoé,Côté-Tremblay,zoe.cote@ens.etsmtl.ca\nak-../../etc,Mallory,X,mallory@ens.etsmtl.ca\n';
     const handle = await start({ course, roster: { csv }, profile, domain: DOMAIN, dates: { start: new Date(Date.now() + 1500).toISOString(), termEnd: '2026-12-20T06:00:00-05:00' } });
     const out = (await handle.result().catch(async (err) => { throw new Error((await runFailure(handle)).text, { cause: err }); })) as Output;
     assert.equal(out.ready, 1);
     const ns = workspaceNamespace(courseKey(course), 'ab12345');
     assert.deepEqual(out.students, [{ studentId: 'AB12345', namespace: ns, url: `https://${ns}.${DOMAIN}/`, status: 'ready' }]);
+    // A hostile id is a rejected row naming row and field, not a hashed namespace nobody is told about.
+    assert.deepEqual(out.rejected.map((p) => [p.row, p.field]), [[3, 'id']]);
+    assert.deepEqual(out.counts, { roster: 2, skippedSuspended: 0, skippedNotStudent: 0, rejected: 1, accepted: 1, ready: 1, failed: 0 });
+    assert.equal((await k.core.listNamespace({ labelSelector: classSelector(course) })).items.length, 1);
 
     const namespace = await k.core.readNamespace({ name: ns });
     assert.equal(namespace.metadata?.labels?.[LABEL_COURSE], 'log680-01');
@@ -80,12 +105,17 @@ describe('class workspaces on a real API server', { concurrency: false }, () => 
 
   it('provisions a class of 200 from Moodle, then follows a roster change, then tears down', { timeout: 600_000 }, async () => {
     const course: Course = { code: 'LOG240', term: 'A2026' };
-    const input = { course, roster: { moodle: { url: moodle.url('/'), courseId: 680, groupId: 1 } }, profile, domain: DOMAIN };
+    // No url: the worker's Moodle site (CEDILLE_MOODLE_URL).
+    const input = { course, roster: { moodle: { courseId: 680, groupId: 1 } }, profile, domain: DOMAIN };
     const t0 = Date.now();
     const first = (await (await start(input)).result()) as Output;
     const firstMs = Date.now() - t0;
     assert.equal(first.ready, 200, JSON.stringify(first.students.filter((s) => s.status !== 'ready').slice(0, 3)));
     assert.equal(first.failed, 0);
+    assert.deepEqual(first.counts, { roster: 203, skippedSuspended: 2, skippedNotStudent: 1, rejected: 0, accepted: 200, ready: 200, failed: 0 });
+    assert.deepEqual(first.skipped.map((s) => [s.username, s.reason]), [['aq90001', 'suspended'], ['aq90002', 'suspended'], ['prof.gagnon', 'not-a-student']]);
+    const names = new Set((await k.core.listNamespace({ labelSelector: classSelector(course) })).items.map((n) => n.metadata?.name));
+    for (const who of ['prof.gagnon', 'aq90001', 'aq90002']) assert.ok(!names.has(workspaceNamespace('log240', who)), `${who} has no workspace`);
     assert.equal((await k.core.listNamespace({ labelSelector: classSelector(course) })).items.length, 200);
     console.log(`# 200 workspaces ready in ${firstMs} ms`);
 
@@ -95,6 +125,7 @@ describe('class workspaces on a real API server', { concurrency: false }, () => 
     moodle.users.push({ id: 9999, username: 'newcomer', firstname: 'Nouvelle', lastname: 'Venue', email: 'new@ens.etsmtl.ca', groups: [1], active: true });
     const second = (await (await start(input)).result()) as Output;
     assert.equal(second.ready, 199);
+    assert.deepEqual([second.counts.skippedSuspended, second.counts.skippedNotStudent, second.counts.accepted], [3, 1, 199]);
     const leavers = [workspaceNamespace('log240', 'aq00003'), workspaceNamespace('log240', 'aq00004')];
     assert.deepEqual([...second.suspended].sort(), [...leavers].sort());
     for (const ns of leavers) {

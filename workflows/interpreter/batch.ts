@@ -9,6 +9,12 @@ import type { FanOutView } from './graph.ts';
 import { Interpreter } from './interpreter.ts';
 import { graphQuery } from './messages.ts';
 import { BATCH_EVENT_LIMIT, runInline, type ItemResult } from './steps/for-each.ts';
+import { childTrust, type RunTrust } from './trust.ts';
+
+/** Only an interpreter run (or this batch continuing) starts a batch: a client's start is refused. */
+function batchTrust(input: BatchInput): RunTrust {
+  return childTrust(input.trust, input.initiator, 'forEachBatch');
+}
 
 export interface BatchInput {
   definition: CompiledDefinition;
@@ -20,6 +26,8 @@ export interface BatchInput {
   inputs: unknown;
   workflow: Scope['workflow'];
   initiator?: string;
+  /** The parent run's trust (its children are never admitted on their own). */
+  trust?: RunTrust;
   /** Continue as new past this many events (default BATCH_EVENT_LIMIT; RunInput.options.batchEventLimit). */
   eventLimit?: number;
   frame: Pick<Frame, 'steps' | 'vars' | 'locals'>;
@@ -30,7 +38,8 @@ export interface BatchInput {
 
 export async function forEachBatch(input: BatchInput): Promise<ItemResult[]> {
   const { step } = input;
-  const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}), ...(input.eventLimit ? { batchEventLimit: input.eventLimit } : {}) }, [], false);
+  const trust = batchTrust(input);
+  const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}), trust, ...(input.eventLimit ? { batchEventLimit: input.eventLimit } : {}) }, [], false);
   const view: FanOutView = { total: input.done.length + input.items.length, running: 0, succeeded: 0, failed: 0, failures: [], rounds: input.round };
   for (const r of input.done) r.status === 'completed' ? view.succeeded++ : view.failed++;
   setHandler(graphQuery, () => ({ ...ix.graph(), nodes: [{ id: step.id, kind: 'forEach', status: 'running', fanOut: view }] }));

@@ -33,7 +33,10 @@ export interface ApprovalView {
   decisions: ApprovalDecision[];
   /** Groups that still need to answer (eachGroup) or that may answer (quorum not met). */
   pendingGroups: string[];
-  refused: { approver: string; reason: string; at: string }[];
+  /** Answers not counted: who (as verified, or 'unverified'), why, and how they came. */
+  refused: { approver: string; reason: string; at: string; via?: 'update' | 'signal' }[];
+  /** Set when no verified identity started the run: one more distinct approver than the quorum is needed. */
+  unverifiedInitiator?: true;
   outcome?: 'approved' | 'rejected' | 'expired';
 }
 

@@ -1,5 +1,5 @@
 // Wires the run's queries, signals and updates to the interpreter's state.
-import { ApplicationFailure, setDefaultSignalHandler, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, patched, setDefaultSignalHandler, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Interpreter } from './interpreter.ts';
 import {
   answerApprovalUpdate,
@@ -10,13 +10,23 @@ import {
   sendEventUpdate,
   skipFailedItemsUpdate,
   type ApprovalAnswer,
+  type ApprovalReceipt,
 } from './messages.ts';
 import type { CompiledStep, WaitForStepC } from '../dsl/compiled.ts';
 import { childLists } from './graph.ts';
 import { payloadProblem } from './steps/timing.ts';
+import type { ApprovalState, VerifiedAnswer } from './steps/approval.ts';
+import { claimedApprover, verifyApprovalToken } from './trust.ts';
+
+/** Answers carry a signed token verified by the worker; recorded runs from before replay as they ran. */
+const SIGNED_APPROVALS = 'signed-approvals';
+
+function refusal(type: string, message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type, message, nonRetryable: true });
+}
 
 function refuse(type: string, message: string): never {
-  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+  throw refusal(type, message);
 }
 
 function waitForSteps(steps: CompiledStep[] | undefined, out: WaitForStepC[] = []): WaitForStepC[] {
@@ -40,20 +50,76 @@ export function registerHandlers(ix: Interpreter): void {
 
   const approval = (answer: ApprovalAnswer) =>
     ix.approvals.get(answer?.stepId) ?? refuse(RefusalType.UnknownStep, `no approval '${answer?.stepId}' is waiting in this run`);
-  setHandler(answerApprovalUpdate, (answer) => approval(answer).apply(answer, 'update'), {
-    validator: (answer) => approval(answer).validate(answer),
+  setHandler(answerApprovalUpdate, async (answer) => {
+    if (!patched(SIGNED_APPROVALS)) return approval(answer).apply(answer as VerifiedAnswer, 'update');
+    return applyVerified(answer, 'update');
+  }, {
+    validator: (answer) => {
+      const state = approval(answer);
+      state.precheck(answer);
+      if (typeof answer.token !== 'string' || !answer.token) refuse(RefusalType.InvalidToken, 'an answer needs a signed approval token (answer through the API, the CLI or your link)');
+      const claimed = claimedApprover(answer.token);
+      if (!claimed) refuse(RefusalType.InvalidToken, 'the approval token is malformed');
+      if (claimed.workflowId !== workflowInfo().workflowId || claimed.stepId !== answer.stepId) refuse(RefusalType.InvalidToken, 'the approval token was issued for another run or step');
+      if (claimed.decision && claimed.decision !== answer.decision) refuse(RefusalType.InvalidToken, `the approval token allows only '${claimed.decision}'`);
+      state.validate({ ...answer, approver: claimed.approver });
+    },
   });
-  setHandler(approvalSignal, (answer) => {
-    const state = ix.approvals.get(answer?.stepId);
-    if (!state) return; // nothing waiting: a late or misdirected signal changes nothing
-    try {
-      state.validate(answer);
-    } catch (err) {
-      state.refuse(answer, (err as Error).message);
+  setHandler(approvalSignal, async (answer) => {
+    if (!patched(SIGNED_APPROVALS)) {
+      const state = ix.approvals.get(answer?.stepId);
+      if (!state) return; // nothing waiting: a late or misdirected signal changes nothing
+      try {
+        state.validate(answer as VerifiedAnswer);
+      } catch (err) {
+        state.refuse(String(answer?.approver?.id ?? 'unknown'), (err as Error).message);
+        return;
+      }
+      state.apply(answer as VerifiedAnswer, 'signal');
       return;
     }
-    state.apply(answer, 'signal');
+    try {
+      await applyVerified(answer, 'signal');
+    } catch {
+      // applyVerified recorded the refusal in the step's graph; a signal has no caller to tell.
+    }
   });
+
+  /**
+   * Applies the answer as the identity its token proves (checked by the worker: signature, run,
+   * step, expiry, decision), validated against the step as it is once the check is back, in the
+   * same turn as it is applied (two answers verified concurrently never both pass as new). Refusals
+   * are recorded in the step's graph and thrown.
+   */
+  async function applyVerified(answer: ApprovalAnswer, via: 'update' | 'signal'): Promise<ApprovalReceipt> {
+    const stepId = String(answer?.stepId ?? '');
+    const record = (who: string, err: unknown): never => {
+      ix.approvals.get(stepId)?.refuse(who, (err as Error).message, via);
+      throw err;
+    };
+    try {
+      approval(answer).precheck(answer);
+    } catch (err) {
+      return record('unverified', err);
+    }
+    if (typeof answer.token !== 'string' || !answer.token) return record('unverified', refusal(RefusalType.InvalidToken, 'the answer carries no signed approval token'));
+    const check = await verifyApprovalToken({ token: answer.token, workflowId: workflowInfo().workflowId, stepId, decision: answer.decision, nowMs: Date.now() });
+    if (!check.ok) return record('unverified', refusal(RefusalType.InvalidToken, check.reason));
+    const verified: VerifiedAnswer = {
+      stepId,
+      decision: answer.decision,
+      approver: { id: check.approver, groups: check.groups },
+      ...(typeof answer.comment === 'string' && answer.comment ? { comment: answer.comment.slice(0, 2000) } : {}),
+    };
+    let state: ApprovalState;
+    try {
+      state = approval(verified);
+      state.validate(verified);
+    } catch (err) {
+      return record(check.approver, err);
+    }
+    return state.apply(verified, via);
+  }
 
   const paused = (stepId: string) => {
     const p = ix.pausedFanOuts.get(stepId) ?? refuse(RefusalType.NotPaused, `forEach '${stepId}' is not paused on failed items`);

@@ -11,11 +11,15 @@ import { Inbox } from './inbox.ts';
 import { STEP_EXECUTORS } from './steps/index.ts';
 import type { ApprovalState } from './steps/approval.ts';
 import type { PausedFanOut } from './steps/for-each.ts';
+import type { RunTrust } from './trust.ts';
 
 export interface RunContext {
   definition: CompiledDefinition;
   inputs: unknown;
+  /** The verified initiator (trust.initiator), also readable as `workflow.initiator`. */
   initiator?: string;
+  /** Why the run may act, and who may not approve it (./trust.ts). */
+  trust: RunTrust;
   workflow: Scope['workflow'];
   /** Override of BATCH_EVENT_LIMIT for this run's batch children (RunInput.options.batchEventLimit). */
   batchEventLimit?: number;

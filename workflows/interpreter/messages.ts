@@ -4,9 +4,9 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { RunGraph } from './graph.ts';
 
 export interface Approver {
-  /** Stable identity (OIDC subject, e-mail, GitHub login). */
+  /** Stable identity: the identity provider's subject. */
   id: string;
-  /** Groups the identity belongs to (from token claims, or as claimed in a UI signal). */
+  /** Groups the identity answers for. */
   groups: string[];
   displayName?: string;
 }
@@ -15,7 +15,13 @@ export interface ApprovalAnswer {
   /** Id of the approval step. */
   stepId: string;
   decision: 'approve' | 'reject';
-  approver: Approver;
+  /**
+   * Signed approval token (api/links/token.ts): an API assertion or a personal link's token. The
+   * approver's identity and groups are those the worker verifies in it, nothing else.
+   */
+  token?: string;
+  /** Ignored: recorded runs from before signed answers carried the identity here. */
+  approver?: Approver;
   comment?: string;
 }
 
@@ -40,9 +46,9 @@ export interface ExternalEvent {
 /** The run's step graph: status, attempts, timings, pending approvers, fan-out counts. */
 export const graphQuery = defineQuery<RunGraph>('graph');
 
-/** Answer an approval step. Refused synchronously by the validator when unauthorised, late or duplicate. */
+/** Answer an approval step. Refused (the update fails) when its token is not valid, or when unauthorised, late or duplicate. */
 export const answerApprovalUpdate = defineUpdate<ApprovalReceipt, [ApprovalAnswer]>('answerApproval');
-/** The same answer as a plain signal (Temporal UI). Invalid answers are recorded as refused, never applied. */
+/** The same answer as a plain signal (Temporal UI: paste the token of your link). Invalid answers are recorded as refused, never applied. */
 export const approvalSignal = defineSignal<[ApprovalAnswer]>('approval');
 
 /** Re-run only the failed items of a paused forEach step. */
@@ -63,4 +69,5 @@ export const RefusalType = {
   Expired: 'Expired', // 410
   NotPaused: 'NotPaused', // 409
   InvalidPayload: 'InvalidPayload', // 400
+  InvalidToken: 'InvalidToken', // 403
 } as const;

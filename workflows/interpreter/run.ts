@@ -22,6 +22,7 @@ import { Inbox } from './inbox.ts';
 import { registerHandlers } from './handlers.ts';
 import { childLists } from './graph.ts';
 import type { RunInput, ResumeState } from './run-input.ts';
+import { admitRun } from './trust.ts';
 import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
 import type { FanOutOutput } from './steps/for-each.ts';
 
@@ -50,11 +51,19 @@ export async function interpret(run: RunInput): Promise<unknown> {
   const def = run.definition;
   const info = workflowInfo();
   const resume = run.resume;
+  // Before anything else: may this run act at all, and who started it (./trust.ts)? A refused run
+  // is listed as failed, without the initiator its client claimed.
+  const trust = await admitRun(run).catch((err: unknown) => {
+    upsertSearchAttributes([{ key: keys.status, value: 'failed' }, { key: keys.initiator, value: null }]);
+    throw err;
+  });
+  const initiator = trust.initiator;
   const attributes = (status: 'running' | 'failed') => [
     { key: keys.definition, value: def.name },
     { key: keys.hash, value: def.hash },
     { key: keys.status, value: status },
-    ...(run.initiator ? [{ key: keys.initiator, value: run.initiator }] : []),
+    // An unverified start clears whatever initiator its client claimed in the start's attributes.
+    ...(initiator ? [{ key: keys.initiator, value: initiator }] : trust.via === 'legacy' ? [] : [{ key: keys.initiator, value: null }]),
   ];
   let inputs: unknown;
   try {
@@ -69,7 +78,8 @@ export async function interpret(run: RunInput): Promise<unknown> {
     {
       definition: def,
       inputs,
-      ...(run.initiator ? { initiator: run.initiator } : {}),
+      ...(initiator ? { initiator } : {}),
+      trust,
       ...(run.options?.batchEventLimit ? { batchEventLimit: run.options.batchEventLimit } : {}),
       workflow: {
         id: info.workflowId,
@@ -77,7 +87,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
         type: info.workflowType,
         definition: def.name,
         hash: def.hash,
-        ...(run.initiator ? { initiator: run.initiator } : {}),
+        ...(initiator ? { initiator } : {}),
         startTime: resume?.startTime ?? nowIso(),
       },
     },
@@ -129,7 +139,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
       startTime: ix.run.workflow.startTime,
       inputs,
     };
-    return continueAsNew<typeof interpret>({ ...run, resume: state });
+    return continueAsNew<typeof interpret>({ ...run, ...(trust.via === 'legacy' ? {} : { trust, ...(initiator ? { initiator } : {}) }), resume: state });
   }
 
   if (def.finally?.length) {

@@ -73,10 +73,32 @@ export function limitRange(p: { namespace: string; name?: string; defaults: Reso
 }
 
 /**
- * Ingress only from the same namespace and from the ingress controller's namespace (so no other
- * student's namespace reaches the workspace); egress allowed.
+ * Destinations a workspace never reaches, whatever the worker configuration adds: link-local
+ * addresses, among them the cloud metadata service (169.254.169.254) that hands out node credentials.
  */
-export function networkPolicy(p: { namespace: string; name?: string; ingressControllerNamespace: string; labels?: Labels }): Manifest {
+export const WORKSPACE_EGRESS_ALWAYS_EXCEPT = ['169.254.169.254/32', '169.254.0.0/16'] as const;
+
+/**
+ * The default cluster-internal ranges excluded from a workspace's Internet egress: the RFC 1918
+ * private ranges, which hold the Cédille cluster's pod and service CIDRs and its node addresses.
+ */
+export const WORKSPACE_EGRESS_DEFAULT_EXCEPT = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'] as const;
+
+/** Where a workspace resolves names: the cluster DNS pods (CoreDNS keeps the `k8s-app: kube-dns` label). */
+export const KUBE_DNS_PEER = {
+  namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' } },
+  podSelector: { matchLabels: { 'k8s-app': 'kube-dns' } },
+} as const;
+
+/**
+ * Ingress only from the same namespace and from the ingress controller's namespace (so no other
+ * student's namespace reaches the workspace). Egress: the namespace's own pods, DNS to kube-dns,
+ * and the IPv4 Internet except `egressExcept` (cluster pod/service ranges, node addresses) and the
+ * link-local range (cloud metadata), so a student's code cannot call the API server, the Temporal
+ * frontend, Vault or any other in-cluster service. IPv6 egress is not allowed.
+ */
+export function networkPolicy(p: { namespace: string; name?: string; ingressControllerNamespace: string; egressExcept?: readonly string[]; labels?: Labels }): Manifest {
+  const except = [...new Set([...(p.egressExcept ?? WORKSPACE_EGRESS_DEFAULT_EXCEPT), ...WORKSPACE_EGRESS_ALWAYS_EXCEPT])];
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -89,7 +111,11 @@ export function networkPolicy(p: { namespace: string; name?: string; ingressCont
           from: [{ podSelector: {} }, { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': p.ingressControllerNamespace } } }],
         },
       ],
-      egress: [{}],
+      egress: [
+        { to: [{ podSelector: {} }] },
+        { to: [KUBE_DNS_PEER], ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] },
+        { to: [{ ipBlock: { cidr: '0.0.0.0/0', except } }] },
+      ],
     },
   };
 }

@@ -25,6 +25,8 @@ export interface WorkspaceParams extends Owner {
   domain: string;
   clusterIssuer: string;
   ingressControllerNamespace: string;
+  /** CIDRs excluded from the workspace's Internet egress (worker configuration; default: RFC 1918). */
+  egressExcept?: readonly string[];
   /** The Kubernetes user (OIDC subject) given `edit` in the namespace. */
   user: string;
   /** Suspended workspaces run no pod (replicas 0); the PVC stays. */
@@ -44,7 +46,7 @@ export function workspaceManifests(p: WorkspaceParams): Manifest[] {
     namespace({ name: ns, course: p.course, student: p.student, term: p.term }),
     workspaceQuota({ namespace: ns, resources: p.resources, storage: p.storage.size, labels }),
     limitRange({ namespace: ns, defaults: p.resources, max: p.resources.limits, labels }),
-    networkPolicy({ namespace: ns, ingressControllerNamespace: p.ingressControllerNamespace, labels }),
+    networkPolicy({ namespace: ns, ingressControllerNamespace: p.ingressControllerNamespace, ...(p.egressExcept ? { egressExcept: p.egressExcept } : {}), labels }),
     persistentVolumeClaim({ namespace: ns, name: pvcName, size: p.storage.size, storageClassName: p.storage.storageClassName, labels }),
     deployment({
       namespace: ns,

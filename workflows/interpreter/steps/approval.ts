@@ -4,44 +4,60 @@
 import { condition, ApplicationFailure, scheduleActivity, log, patched, workflowInfo } from '@temporalio/workflow';
 import type { ApprovalStepC } from '../../dsl/compiled.ts';
 import type { ApprovalView } from '../graph.ts';
-import { RefusalType, type ApprovalAnswer, type ApprovalReceipt } from '../messages.ts';
+import { RefusalType, type ApprovalAnswer, type ApprovalReceipt, type Approver } from '../messages.ts';
 import { describeError } from '../errors.ts';
 import { nowIso, type Interpreter } from '../interpreter.ts';
 import type { StepExecutor } from './types.ts';
+
+/** An answer whose approver is a verified identity (from its token, or recorded before tokens). */
+export type VerifiedAnswer = ApprovalAnswer & { approver: Approver };
+
+function refuse(type: string, message: string): never {
+  throw ApplicationFailure.create({ type, message, nonRetryable: true });
+}
 
 export class ApprovalState {
   readonly view: ApprovalView;
   deadlineMs: number;
 
+  private readonly quorum: number;
+
   constructor(
     readonly step: ApprovalStepC,
-    private readonly initiator: string | undefined,
+    /** Who may not answer: the run's verified initiator and whoever else its ticket names (four-eyes). */
+    private readonly excluded: readonly string[],
     startMs: number,
+    /** No verified identity started the run: one more distinct approver than the quorum is needed. */
+    unverifiedInitiator = false,
   ) {
     this.deadlineMs = startMs + step.timeoutMs;
+    this.quorum = step.quorum + (unverifiedInitiator ? 1 : 0);
     this.view = {
       title: step.title,
       groups: [...step.groups],
-      quorum: step.quorum,
+      quorum: this.quorum,
       eachGroup: step.eachGroup,
       deadline: new Date(this.deadlineMs).toISOString(),
       escalated: false,
       decisions: [],
       pendingGroups: [...step.groups],
       refused: [],
+      ...(unverifiedInitiator ? { unverifiedInitiator: true as const } : {}),
     };
   }
 
-  /** Throws an ApplicationFailure (type from RefusalType) when the answer may not be applied. Pure. */
-  validate(answer: ApprovalAnswer): void {
-    const refuse = (type: string, message: string) => {
-      throw ApplicationFailure.create({ type, message, nonRetryable: true });
-    };
-    if (answer.decision !== 'approve' && answer.decision !== 'reject') refuse(RefusalType.InvalidPayload, `decision must be approve or reject`);
-    if (!answer.approver?.id) refuse(RefusalType.InvalidPayload, 'approver.id is required');
+  /** Checks that need no identity (the token is verified after): throws a refusal. Pure. */
+  precheck(answer: Pick<ApprovalAnswer, 'decision'>): void {
+    if (answer?.decision !== 'approve' && answer?.decision !== 'reject') refuse(RefusalType.InvalidPayload, `decision must be approve or reject`);
     if (this.view.outcome && this.view.outcome !== 'expired') refuse(RefusalType.AlreadyDecided, `approval '${this.step.id}' is already ${this.view.outcome}`);
     if (Date.now() >= this.deadlineMs) refuse(RefusalType.Expired, `approval '${this.step.id}' expired at ${this.view.deadline}`);
-    if (this.initiator && answer.approver.id === this.initiator)
+  }
+
+  /** Throws an ApplicationFailure (type from RefusalType) when the answer of this approver may not be applied. Pure. */
+  validate(answer: VerifiedAnswer): void {
+    if (!answer.approver?.id) refuse(RefusalType.InvalidPayload, 'approver.id is required');
+    this.precheck(answer);
+    if (this.excluded.includes(answer.approver.id))
       refuse(RefusalType.SelfApproval, `${answer.approver.id} started this run and may not answer its approval (four-eyes)`);
     if (!this.eligibleGroups(answer).length)
       refuse(RefusalType.NotApprover, `${answer.approver.id} is not in any of the groups ${this.view.groups.join(', ')}`);
@@ -49,7 +65,7 @@ export class ApprovalState {
       refuse(RefusalType.DuplicateAnswer, `${answer.approver.id} has already answered approval '${this.step.id}'`);
   }
 
-  apply(answer: ApprovalAnswer, via: 'update' | 'signal'): ApprovalReceipt {
+  apply(answer: VerifiedAnswer, via: 'update' | 'signal'): ApprovalReceipt {
     this.view.decisions.push({
       approver: answer.approver.id,
       groups: this.eligibleGroups(answer),
@@ -63,8 +79,9 @@ export class ApprovalState {
     return { stepId: this.step.id, accepted: true, status };
   }
 
-  refuse(answer: ApprovalAnswer, reason: string): void {
-    this.view.refused.push({ approver: String(answer?.approver?.id ?? 'unknown'), reason, at: nowIso() });
+  /** Records a refused answer in the step's graph (signals have no caller to tell). */
+  refuse(approver: string, reason: string, via?: 'update' | 'signal'): void {
+    this.view.refused.push({ approver, reason, at: nowIso(), ...(via ? { via } : {}) });
   }
 
   escalate(groups: string[], timeoutMs: number): void {
@@ -80,7 +97,7 @@ export class ApprovalState {
     this.view.pendingGroups = [];
   }
 
-  private eligibleGroups(answer: ApprovalAnswer): string[] {
+  private eligibleGroups(answer: VerifiedAnswer): string[] {
     const mine = new Set(answer.approver?.groups ?? []);
     return this.view.groups.filter((g) => mine.has(g));
   }
@@ -94,7 +111,7 @@ export class ApprovalState {
     }
     const approvals = this.view.decisions.filter((d) => d.decision === 'approve');
     const uncovered = this.step.eachGroup ? this.view.groups.filter((g) => !approvals.some((a) => a.groups.includes(g))) : [];
-    if (approvals.length >= this.step.quorum && uncovered.length === 0) {
+    if (approvals.length >= this.quorum && uncovered.length === 0) {
       this.view.outcome = 'approved';
       this.view.pendingGroups = [];
     } else {
@@ -108,7 +125,8 @@ export class ApprovalState {
 function approvalRef(ix: Interpreter, state: ApprovalState, key: string) {
   const { workflowId, runId } = workflowInfo();
   const { title, groups, deadline } = state.view;
-  return { workflowId, runId, stepId: key, title, groups: [...groups], deadline, ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}) };
+  const excluded = ix.run.trust.excluded.length ? { excluded: [...ix.run.trust.excluded] } : {};
+  return { workflowId, runId, stepId: key, title, groups: [...groups], deadline, ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}), ...excluded };
 }
 
 async function notify(ix: Interpreter, [state, key]: [ApprovalState, string], to: string[], kind: string, subject: string, body?: unknown): Promise<void> {
@@ -128,7 +146,8 @@ async function notify(ix: Interpreter, [state, key]: [ApprovalState, string], to
 export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => {
   const key = frame.path + step.id;
   const startMs = Date.now();
-  const state = new ApprovalState(step, ix.run.initiator, startMs);
+  const { initiator, excluded, via } = ix.run.trust;
+  const state = new ApprovalState(step, [...(initiator ? [initiator] : []), ...excluded], startMs, via !== 'legacy' && !initiator);
   const details = step.details === undefined ? undefined : ix.evaluate(step.details, frame);
   const title = String(ix.evaluate(step.title, frame));
   state.view.title = title;

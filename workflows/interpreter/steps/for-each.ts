@@ -10,6 +10,7 @@ import { itemFrame, type Frame } from '../frame.ts';
 import type { Interpreter } from '../interpreter.ts';
 import type { BatchInput } from '../batch.ts';
 import type { StepExecutor } from './types.ts';
+import { trustOf } from '../trust.ts';
 
 export interface ItemResult {
   index: number;
@@ -153,6 +154,7 @@ async function runBatches(
     inputs: onlyReferenced ? referenced(ix.run.inputs, 'inputs', step) : ix.run.inputs,
     workflow: ix.run.workflow,
     ...(ix.run.initiator ? { initiator: ix.run.initiator } : {}),
+    ...trustOf(ix.run.trust),
     ...(ix.run.batchEventLimit ? { eventLimit: ix.run.batchEventLimit } : {}),
     frame: {
       steps: referencedSteps(step, frame),

@@ -1,0 +1,53 @@
+// Where the backup agent's Jobs send their credentials, and what they run: from the worker's
+// configuration only, never from a run's input. The agent's pod logs in to Vault with its
+// service-account token (Kubernetes auth) and writes to GCS with the pod's credentials, so a run that
+// could name the Vault address, the GCS endpoint, the image or the entrypoint could send those
+// credentials anywhere (docs/SECURITY.md, "Where the worker's credentials go").
+//
+// The agent runs in the cluster, the worker maybe not (`npm start` against a remote cluster), so each
+// destination has its own variable, defaulting to the worker's own:
+//   CEDILLE_BACKUP_AGENT_VAULT_ADDR    (default VAULT_ADDR, then BAO_ADDR; required)
+//   CEDILLE_BACKUP_AGENT_GCS_ENDPOINT  (default CEDILLE_GCS_ENDPOINT; unset: Google's GCS)
+//   CEDILLE_BACKUP_AGENT_IMAGE         (required: the image built from backup-agent/Dockerfile)
+import { ApplicationFailure } from '@temporalio/common';
+
+export interface AgentConfig {
+  vaultAddress: string;
+  /** Unset: the agent uses Google's GCS endpoint. */
+  gcsEndpoint?: string;
+  image: string;
+}
+
+function notConfigured(what: string): ApplicationFailure {
+  return ApplicationFailure.create({ message: `the worker has no ${what}: the backup agent's Jobs cannot be configured`, type: 'BackupAgentNotConfigured', nonRetryable: true });
+}
+
+function url(name: string, value: string): string {
+  try {
+    const u = new URL(value);
+    if (u.protocol === 'http:' || u.protocol === 'https:') return value.replace(/\/+$/, '');
+  } catch {
+    // reported below
+  }
+  throw ApplicationFailure.create({ message: `${name} is not an http(s) URL: ${value}`, type: 'BackupAgentNotConfigured', nonRetryable: true });
+}
+
+/** The agent's destinations and image, from the worker's environment. */
+export function agentConfig(env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const vaultVar = ['CEDILLE_BACKUP_AGENT_VAULT_ADDR', 'VAULT_ADDR', 'BAO_ADDR'].find((v) => env[v]);
+  if (!vaultVar) throw notConfigured('Vault address for the agent (CEDILLE_BACKUP_AGENT_VAULT_ADDR or VAULT_ADDR)');
+  const image = env.CEDILLE_BACKUP_AGENT_IMAGE;
+  if (!image) throw notConfigured('agent image (CEDILLE_BACKUP_AGENT_IMAGE)');
+  const gcsVar = ['CEDILLE_BACKUP_AGENT_GCS_ENDPOINT', 'CEDILLE_GCS_ENDPOINT'].find((v) => env[v]);
+  return {
+    vaultAddress: url(vaultVar, env[vaultVar]!),
+    ...(gcsVar ? { gcsEndpoint: url(gcsVar, env[gcsVar]!) } : {}),
+    image,
+  };
+}
+
+/** The worker's own Vault address (the preflight checks the transit key with the worker's token there). */
+export function workerVaultAddress(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const address = env.VAULT_ADDR || env.BAO_ADDR;
+  return address ? address.replace(/\/+$/, '') : undefined;
+}

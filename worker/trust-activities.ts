@@ -1,0 +1,67 @@
+// Local activities that decide what the worker trusts, run outside the workflow sandbox where the
+// platform signing key and the definition registry are (their results are recorded in history, so
+// replays need neither). Temporal is not a trust boundary: anyone who reaches its frontend can start
+// `interpret` with any input and send any signal or update, so
+//  - a run acts only if its definition is one the platform registered (same content hash, every
+//    dependency too) or the API signed the start (trust/run-ticket.ts), and its initiator is the one
+//    the ticket names, never a memo or input field;
+//  - an approval answer counts only with a valid approval token (api/links/token.ts) bound to the
+//    run, the step and the approver, whose identity and groups come from the token alone.
+import type { CompiledDefinition } from '../workflows/dsl/compiled.ts';
+import { canonicalJson, sha256Hex } from '../workflows/compiler/hash.ts';
+import { checkRunTicket } from '../trust/run-ticket.ts';
+import { signingKeyFromEnv } from '../trust/signing-key.ts';
+import { verifyLink } from '../api/links/token.ts';
+import { loadNotifyConfig } from '../activities/notify/config.ts';
+import type { Admission, AdmitRequest, ApprovalTokenCheck, VerifyApprovalRequest } from '../workflows/interpreter/trust.ts';
+
+export interface HashLookup {
+  getByHash(hash: string): CompiledDefinition | undefined;
+}
+
+/** Content hash as the compiler computes it (everything but hash, dependencies and source file). */
+function recomputedHash(def: Omit<CompiledDefinition, 'dependencies'>): string {
+  const { hash: _hash, source: _source, ...rest } = def as CompiledDefinition & { source?: string };
+  const { dependencies: _dependencies, ...unhashed } = rest as Partial<CompiledDefinition>;
+  return sha256Hex(canonicalJson(unhashed));
+}
+
+/** Why `def` is not a definition this worker's registry holds, or undefined when it is (dependencies included). */
+function unregistered(def: CompiledDefinition, registry: HashLookup): string | undefined {
+  const all: [string, Omit<CompiledDefinition, 'dependencies'>][] = [[def.name, def], ...Object.entries(def.dependencies ?? {})];
+  for (const [name, d] of all) {
+    if (recomputedHash(d) !== d.hash) return `definition '${name}' does not match its content hash`;
+    if (!registry.getByHash(d.hash)) return `definition '${name}' (${d.hash.slice(0, 12)}) is not registered on this platform`;
+  }
+  return undefined;
+}
+
+/** The worker's key: the one its approval links are minted with (notify config), else the environment's. */
+function workerSigningKey(): string | undefined {
+  return loadNotifyConfig()?.link.secret ?? signingKeyFromEnv();
+}
+
+export function trustActivities(registry: HashLookup, signingKey: () => string | undefined = workerSigningKey) {
+  return {
+    async admitRun(req: AdmitRequest): Promise<Admission> {
+      if (req.ticket !== undefined) {
+        const checked = checkRunTicket(req.ticket, req, signingKey());
+        if (!checked.ok) return { admitted: false, reason: checked.reason };
+        return { admitted: true, via: 'ticket', initiator: checked.initiator, excluded: checked.excluded };
+      }
+      const why = unregistered(req.definition, registry);
+      if (why) return { admitted: false, reason: `${why}, and the start carries no run ticket of the API` };
+      return { admitted: true, via: 'registered', excluded: [] };
+    },
+
+    async verifyApprovalToken(req: VerifyApprovalRequest): Promise<ApprovalTokenCheck> {
+      const v = verifyLink(req.token, signingKey(), req.nowMs);
+      if (!v.ok) return { ok: false, reason: v.reason === 'bad-signature' ? 'the approval token is not signed by this platform' : 'the approval token is malformed' };
+      const c = v.claims;
+      if (c.workflowId !== req.workflowId || c.stepId !== req.stepId) return { ok: false, reason: 'the approval token was issued for another run or step' };
+      if (v.expired) return { ok: false, reason: 'the approval token has expired' };
+      if (c.decision && c.decision !== req.decision) return { ok: false, reason: `the approval token allows only '${c.decision}'` };
+      return { ok: true, approver: c.approver, groups: c.groups ?? [], nonce: c.nonce };
+    },
+  };
+}
