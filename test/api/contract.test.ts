@@ -18,9 +18,10 @@ import { ensureSchemathesis } from '../../infra/tools/schemathesis.ts';
 const HERE = fileURLToPath(new URL('./contract/', import.meta.url));
 
 /** Runs `st` to completion; resolves with its exit code and its output (stdout and stderr interleaved). */
-function schemathesis(bin: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
+function schemathesis(bin: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Run in a scratch directory: Schemathesis keeps its example database under the working directory.
+    const child = spawn(bin, args, { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -83,6 +84,7 @@ describe('API contract (Schemathesis)', () => {
         '--no-color',
       ],
       { ...process.env, SCHEMATHESIS_HOOKS: join(HERE, 'hooks.py') },
+      reports,
     );
     assert.equal(code, 0, `schemathesis reported failures (junit report in ${reports}):\n${output.slice(-20_000)}`);
     assert.match(output, /passed/i);
