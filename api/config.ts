@@ -8,6 +8,7 @@ import { dataDir } from '../infra/tools/paths.ts';
 import { TASK_QUEUE } from '../worker/config.ts';
 import { devIdentities, loadDevTokens, type DevTokens } from './dev-tokens.ts';
 import { strongSecret } from './links/secret.ts';
+import { signingKeyFromEnv } from '../trust/signing-key.ts';
 import { trustProxyFromEnv, type TrustProxy } from './trust-proxy.ts';
 import { writeFileAtomic } from '../infra/tools/atomic-file.ts';
 import { StaticToken } from './auth/static-tokens.ts';
@@ -126,7 +127,8 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
     staticTokens: [...(tokens ? devIdentities(tokens) : []), ...fromFile],
     ...(oidc ? { oidc } : {}),
     publicUrl: (env.API_PUBLIC_URL || `http://${host}:${port}`).replace(/\/$/, ''),
-    linkSecret: env.CEDILLE_LINK_SECRET ? strongSecret(env.CEDILLE_LINK_SECRET, 'CEDILLE_LINK_SECRET') : secretIn(dir, 'link-secret'),
+    // The platform signing key (trust/signing-key.ts); the embedded default makes one in its data dir.
+    linkSecret: signingKeyFromEnv(env) ?? secretIn(dir, 'link-secret'),
     bodyLimitBytes: Number(env.API_BODY_LIMIT || 1024 * 1024),
     rateLimit: { max: Number(env.API_RATE_LIMIT_MAX || 120), windowMs: Number(env.API_RATE_LIMIT_WINDOW_MS || 60_000) },
     trustProxy: trustProxyFromEnv(env.API_TRUST_PROXY),

@@ -18,12 +18,11 @@
 // `linkSecretFile`); they never appear in activity outputs or logs. Webhook URLs and `smtp.auth.pass`
 // may also be Vault references, `vault:<path>#<field>` (../_secrets.ts), read when sending.
 import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
-import { dataDir } from '../../infra/tools/paths.ts';
 import { SecretRefString } from '../_secrets.ts';
 import { clubTarget, loadClubs } from '../incidents/_clubs.ts';
 import { MIN_SECRET_BYTES, strongSecret } from '../../api/links/secret.ts';
+import { signingKeyFromEnv } from '../../trust/signing-key.ts';
 
 const HttpUrl = z.url({ protocol: /^https?$/ });
 /** A webhook URL holds the webhook's token: inline, or by Vault reference. */
@@ -96,23 +95,15 @@ function readSecret(file: string): string {
   return readFileSync(file, 'utf8').trim();
 }
 
-function defaultLinkSecret(env: NodeJS.ProcessEnv): string | undefined {
-  const file = join(dataDir(env), 'link-secret');
-  let secret: string;
-  try {
-    secret = readSecret(file);
-  } catch {
-    return undefined;
-  }
-  return secret ? strongSecret(secret, `link secret file ${file}`) : undefined;
-}
-
-/** The link secret: CEDILLE_LINK_SECRET, then the file's, then the data dir's; at least 32 bytes, whichever. */
+/**
+ * The link secret: CEDILLE_LINK_SECRET, then this file's, then CEDILLE_LINK_SECRET_FILE or the data
+ * dir's (trust/signing-key.ts); at least 32 bytes, whichever.
+ */
 function linkSecret(env: NodeJS.ProcessEnv, c: NotifyConfig, file: string): string | undefined {
   if (env.CEDILLE_LINK_SECRET) return strongSecret(env.CEDILLE_LINK_SECRET, 'CEDILLE_LINK_SECRET');
   if (c.linkSecret) return c.linkSecret;
   if (c.linkSecretFile) return strongSecret(readSecret(c.linkSecretFile), `CEDILLE_NOTIFY_CONFIG ${file}: linkSecretFile ${c.linkSecretFile}`);
-  return defaultLinkSecret(env);
+  return signingKeyFromEnv(env);
 }
 
 /** The approver directory entry of the person whose identity-provider subject is `subject`, if any. */
