@@ -22,6 +22,12 @@ const Claims = z.strictObject({
   by: z.string().min(1),
   /** Others who may not approve this run (e.g. who triggered a schedule by hand). */
   x: z.array(z.string().min(1)).max(50).optional(),
+  /**
+   * Latest start time (seconds since the epoch) of the run, for one-run tickets: a ticket read back
+   * from a history cannot start the same workflow id again later. Compared with the start time the
+   * Temporal server recorded, so a run started in time but admitted after a worker outage passes.
+   */
+  e: z.number().int().positive().optional(),
 });
 export type RunTicketClaims = z.infer<typeof Claims>;
 
@@ -38,7 +44,10 @@ export interface TicketSubject {
   excluded?: string[];
 }
 
-export function signRunTicket(t: TicketSubject, key: string): string {
+/** How long after signing the API's start must reach Temporal. */
+export const TICKET_START_WINDOW_S = 300;
+
+export function signRunTicket(t: TicketSubject, key: string, nowMs = Date.now()): string {
   const claims: RunTicketClaims = {
     v: 1,
     w: typeof t.workflowId === 'string' ? t.workflowId : `prefix:${t.workflowId.schedulePrefix}`,
@@ -46,6 +55,8 @@ export function signRunTicket(t: TicketSubject, key: string): string {
     i: contentHash(t.input),
     by: t.initiator,
     ...(t.excluded?.length ? { x: [...new Set(t.excluded)] } : {}),
+    // A schedule's ticket starts runs for as long as the schedule lives: it is bound to its id prefix instead.
+    ...(typeof t.workflowId === 'string' ? { e: Math.floor(nowMs / 1000) + TICKET_START_WINDOW_S } : {}),
   };
   return signToken(DOMAIN, claims, key);
 }
@@ -63,7 +74,7 @@ const SCHEDULED_SUFFIX = /^-\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
 export type TicketCheck = { ok: true; initiator: string; excluded: string[] } | { ok: false; reason: string };
 
 /** Verifies a ticket against the run it arrived with. Reasons name what did not match, never a secret. */
-export function checkRunTicket(ticket: string, run: { workflowId: string; definition: unknown; input: unknown }, key: string | undefined): TicketCheck {
+export function checkRunTicket(ticket: string, run: { workflowId: string; definition: unknown; input: unknown; startedAtMs: number }, key: string | undefined): TicketCheck {
   const opened = openToken(DOMAIN, ticket, key);
   if (!opened.ok) return { ok: false, reason: opened.reason === 'bad-signature' ? 'the run ticket is not signed by this platform' : 'the run ticket is malformed' };
   const parsed = Claims.safeParse(opened.claims);
@@ -73,6 +84,7 @@ export function checkRunTicket(ticket: string, run: { workflowId: string; defini
     ? run.workflowId.startsWith(`${c.w.slice('prefix:'.length)}`) && SCHEDULED_SUFFIX.test(run.workflowId.slice(c.w.length - 'prefix:'.length))
     : c.w === run.workflowId;
   if (!idMatches) return { ok: false, reason: `the run ticket was issued for another run (${c.w})` };
+  if (c.e !== undefined && run.startedAtMs > c.e * 1000) return { ok: false, reason: `the run ticket expired at ${new Date(c.e * 1000).toISOString()}, before this run started` };
   if (c.d !== contentHash(run.definition)) return { ok: false, reason: 'the definition differs from the one the run ticket was issued for' };
   if (c.i !== contentHash(run.input)) return { ok: false, reason: 'the input differs from the one the run ticket was issued for' };
   return { ok: true, initiator: c.by, excluded: c.x ?? [] };

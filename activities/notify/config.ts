@@ -28,6 +28,8 @@ const HttpUrl = z.url({ protocol: /^https?$/ });
 /** A webhook URL holds the webhook's token: inline, or by Vault reference. */
 const Webhook = z.union([HttpUrl, SecretRefString]);
 
+const SUBJECT_REQUIRED = 'required: the identity provider subject this person answers as';
+
 export const DirectoryEntry = z.strictObject({
   /** Id of the entry: what definitions and notices address (`to: [edith]`). */
   id: z.string().min(1),
@@ -35,7 +37,9 @@ export const DirectoryEntry = z.strictObject({
    * The person's subject at the identity provider (OIDC `sub`, or a static token's subject): who
    * their links answer as, so one person is one approver however they answer. Required.
    */
-  subject: z.string().min(1, 'required: the identity provider subject this person answers as'),
+  subject: z
+    .string({ error: (issue) => (issue.input === undefined ? SUBJECT_REQUIRED : undefined) })
+    .min(1, SUBJECT_REQUIRED),
   name: z.string().min(1),
   email: z.email().optional(),
   discord: z
@@ -129,6 +133,15 @@ function withClubChannels(c: NotifyConfig, env: NodeJS.ProcessEnv): NotifyConfig
   return { ...c, directory, discord: { ...c.discord, groups } };
 }
 
+/** `directory.1.subject` as `directory.1 (ada).subject`: people know an entry by its id, not its position. */
+function issuePath(path: PropertyKey[], raw: unknown): string {
+  const [top, index, ...rest] = path;
+  const entry = top === 'directory' && typeof index === 'number' ? (raw as { directory?: unknown[] }).directory?.[index] : undefined;
+  const id = entry && typeof entry === 'object' ? (entry as { id?: unknown }).id : undefined;
+  if (typeof id !== 'string' || !id) return path.map(String).join('.') || '(root)';
+  return [`directory.${String(index)} (${id})`, ...rest.map(String)].join('.');
+}
+
 /**
  * Reads CEDILLE_NOTIFY_CONFIG (re-read when the file changes); undefined when unset. Throws with
  * the offending fields when the file is invalid.
@@ -148,7 +161,7 @@ export function loadNotifyConfig(env: NodeJS.ProcessEnv = process.env): LoadedNo
   }
   const parsed = NotifyConfig.safeParse(raw);
   if (!parsed.success) {
-    throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+    throw new Error(`CEDILLE_NOTIFY_CONFIG ${file}: ${parsed.error.issues.map((i) => `${issuePath(i.path, raw)}: ${i.message}`).join('; ')}`);
   }
   const c = withClubChannels(parsed.data, env);
   const ids = new Set<string>();

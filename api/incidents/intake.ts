@@ -210,9 +210,11 @@ export class IncidentIntake {
     const sendResolved = allResolved && state.resolvedSentTo !== info.runId;
     const receivedAt = new Date().toISOString();
 
-    if (changed.length) {
+    // The last `alerts` before `resolved` is marked `final`, and sent even when it lists nothing: the
+    // run's update loop, waiting for the next `alerts`, then ends normally instead of being cancelled.
+    if (changed.length || sendResolved) {
       try {
-        await this.sendEvent(id, 'alerts', { status: n.status, alerts: changed, receivedAt, ...(n.truncated ? { truncatedAlerts: n.truncated } : {}) });
+        await this.sendEvent(id, 'alerts', { status: n.status, alerts: changed, receivedAt, ...(n.truncated ? { truncatedAlerts: n.truncated } : {}), ...(sendResolved ? { final: true } : {}) });
       } catch (err) {
         // An incident that does not listen for `alerts` still gets `resolved`; anything else is a failure.
         if (!(err instanceof IncidentError) || err.status !== 404) throw err;

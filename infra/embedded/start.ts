@@ -24,6 +24,7 @@ import { banner } from './banner.ts';
 import { endpointsFile, portOf, readEndpoints, type Endpoints } from './endpoints.ts';
 import { writeFileAtomic } from '../tools/atomic-file.ts';
 import { codecDisabled, ensureKeyFile } from '../../codec/index.ts';
+import { shareSigningKey } from './signing-key.ts';
 
 const env = process.env;
 const stopping = new AbortController();
@@ -130,6 +131,18 @@ async function start(): Promise<Promise<void>> {
     kubernetes = { kubeconfig: cluster.kubeconfigPath, server: cluster.server, local: true };
   }
 
+  // The API's configuration comes first: it creates the signing key (<data dir>/link-secret) when
+  // none is configured, and the worker must verify run tickets and approvals with that same key.
+  const config = apiConfigFromEnv({
+    ...env,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: namespace,
+    API_PORT: apiPort,
+    // The UI calls the codec endpoint from the browser, from either name of the loopback address.
+    CEDILLE_CODEC_CORS_ORIGINS: env.CEDILLE_CODEC_CORS_ORIGINS || (uiUrl ? uiOrigins(uiUrl).join(',') : ''),
+  });
+  shareSigningKey(env, dir, config.linkSecret);
+
   const connection = await NativeConnection.connect(temporal);
   undo.push(() => connection.close());
   say('starting the worker');
@@ -144,14 +157,6 @@ async function start(): Promise<Promise<void>> {
     await running.catch(() => undefined); // a worker failure is reported by the caller
   });
 
-  const config = apiConfigFromEnv({
-    ...env,
-    TEMPORAL_ADDRESS: address,
-    TEMPORAL_NAMESPACE: namespace,
-    API_PORT: apiPort,
-    // The UI calls the codec endpoint from the browser, from either name of the loopback address.
-    CEDILLE_CODEC_CORS_ORIGINS: env.CEDILLE_CODEC_CORS_ORIGINS || (uiUrl ? uiOrigins(uiUrl).join(',') : ''),
-  });
   const api = await buildApi({ config, logger: { level: 'warn' } });
   undo.push(() => api.close());
   const apiUrl = await api.listen({ host: config.host, port: config.port });

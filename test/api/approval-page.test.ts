@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import { apiTestEnv, type ApiTestEnv } from '../support/api.ts';
+import { apiTestEnv, IDENTITIES, type ApiTestEnv } from '../support/api.ts';
 import { eventually } from '../support/temporal.ts';
 import { compileSource } from '../../workflows/compiler/index.ts';
 import { loadCatalog } from '../../activities/catalog.ts';
@@ -26,19 +26,28 @@ let discord: DiscordReceiver;
 let smtp: SmtpCapture;
 let browser: BrowserContext;
 let definition: CompiledDefinition;
+/** The same change, approved by two distinct people of ets-it or sre. */
+let twoApprovers: CompiledDefinition;
+
+/** One person in ets-it and sre: directory id `sam`, known to the identity provider (and the API) as IDENTITIES.etsItSre. */
+const SAM = { id: 'sam', subject: IDENTITIES.etsItSre.subject, name: 'Sam Both', email: 'sam@cedille.test', groups: ['ets-it', 'sre'] };
 
 before(async () => {
   discord = await discordReceiver();
   smtp = await smtpCapture();
   // The in-process worker reads the notification settings from its environment, like a real one.
-  process.env.CEDILLE_NOTIFY_CONFIG = notifyConfigFile(discord, smtp);
+  process.env.CEDILLE_NOTIFY_CONFIG = notifyConfigFile(discord, smtp, undefined, [SAM]);
   process.env.CEDILLE_LINK_SECRET = SECRET;
   env = await apiTestEnv({ env: { CEDILLE_NOTIFY_CONFIG: process.env.CEDILLE_NOTIFY_CONFIG, CEDILLE_LINK_SECRET: SECRET } });
   base = await env.app.listen({ host: '127.0.0.1', port: 0 });
   process.env.API_PUBLIC_URL = base;
-  const compiled = compileSource(readFileSync(new URL('../notify/fixtures/change-approval.yaml', import.meta.url), 'utf8'), { catalog: await loadCatalog(), file: 'change-approval.yaml' });
+  const source = readFileSync(new URL('../notify/fixtures/change-approval.yaml', import.meta.url), 'utf8');
+  const compiled = compileSource(source, { catalog: await loadCatalog(), file: 'change-approval.yaml' });
   assert.ok(compiled.ok);
   definition = compiled.definition;
+  const quorum2 = compileSource(source.replace('groups: [ets-it, sre]', 'groups: [ets-it, sre]\n        quorum: 2'), { catalog: await loadCatalog(), file: 'change-approval.yaml' });
+  assert.ok(quorum2.ok && quorum2.definition.steps.some((st) => st.kind === 'approval' && st.quorum === 2));
+  twoApprovers = quorum2.definition;
   // A fresh profile per run (playwright passes it as --user-data-dir).
   browser = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'cedille-chromium-')), {
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
@@ -65,6 +74,15 @@ async function startRun(app: string) {
 async function get(path: string) {
   const res = await fetch(`${base}${path}`);
   return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+/** Answers through the approval page's form, as the browser does (GET for the form nonce, then POST). */
+async function answerByLink(link: string, decision: 'approve' | 'reject') {
+  const path = new URL(link).pathname;
+  const form = /name="form" value="([^"]+)"/.exec((await get(path)).text)?.[1];
+  assert.ok(form, 'the page shows the form');
+  const res = await fetch(`${base}${path}`, { method: 'POST', body: new URLSearchParams({ decision, form }) });
+  return { status: res.status, text: await res.text() };
 }
 
 describe('approval page', () => {
@@ -149,5 +167,42 @@ describe('approval page', () => {
     const late = await fetch(`${base}/approve/${own}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) });
     assert.equal(late.status, 409);
     assert.match(await late.text(), /already decided/i);
+  });
+
+  it('counts one person once (quorum 2): a link answer and an API answer are the same identity, the directory subject', async () => {
+    for (const [app, first] of [['chess', 'link'], ['go', 'api']] as const) {
+      const h = await env.temporal.start(twoApprovers, { app, hostname: `${app}.etsmtl.ca` }, { initiator: 'alice' });
+      const mail = await eventually(() => smtp.messages.find((m) => m.to.includes(SAM.email) && m.subject.includes(app)), 20_000, 'the e-mail to sam');
+      const link = linkIn(mail.text) ?? '';
+      assert.ok(link.startsWith(`${base}/approve/`), 'sam has a personal link');
+      const byApi = () => env.as('etsItSre', { method: 'POST', url: `/v1/runs/${h.workflowId}/steps/review/approve` });
+
+      if (first === 'link') {
+        const page = await answerByLink(link, 'approve');
+        assert.equal(page.status, 200, page.text);
+        assert.match(page.text, /still waits for other approvers/);
+        const again = await byApi();
+        assert.equal(again.statusCode, 409, `${app}: ${again.body}`);
+        assert.equal(again.json().title, 'DuplicateAnswer');
+      } else {
+        const api = await byApi();
+        assert.equal(api.statusCode, 200, api.body);
+        assert.equal(api.json().status, 'pending');
+        const again = await answerByLink(link, 'approve');
+        assert.equal(again.status, 409, `${app}: ${again.text}`);
+        assert.match(again.text, /You have already answered this request/);
+      }
+      const review = (await h.query(graphQuery)).nodes.find((n) => n.id === 'review')!;
+      assert.equal(review.status, 'waiting', `${app}: still pending`);
+      assert.equal(review.approval!.outcome, undefined);
+      assert.deepEqual(review.approval!.decisions.map((d) => [d.approver, d.groups]), [[SAM.subject, ['ets-it', 'sre']]], `${app}: counted once, as the subject`);
+
+      // A second person completes the quorum.
+      const other = await env.as('sre2', { method: 'POST', url: `/v1/runs/${h.workflowId}/steps/review/approve` });
+      assert.equal(other.statusCode, 200, other.body);
+      assert.equal(other.json().status, 'approved');
+      const result = (await h.result()) as { approved: boolean; decisions: { approver: string }[] };
+      assert.deepEqual(result.decisions.map((d) => d.approver), [SAM.subject, IDENTITIES.sre2.subject]);
+    }
   });
 });

@@ -13,6 +13,10 @@ import { cronProblem, canonicalTimezone } from '../../api/routes/schedules.ts';
 const TICK = readFileSync(new URL('../fixtures/definitions/api-defs-tick.yaml', import.meta.url), 'utf8');
 const NAME = `api-defs-sched-${randomUUID().slice(0, 8)}`;
 const SOURCE = TICK.replace('name: api-defs-tick', `name: ${NAME}`);
+/** One SRE approval, then the run holds until a `finish` signal. */
+const APPROVAL_NAME = `${NAME}-approval`;
+const APPROVAL_SOURCE = readFileSync(new URL('../fixtures/definitions/api-approval.yaml', import.meta.url), 'utf8').replace('name: api-approval', `name: ${APPROVAL_NAME}`);
+const isAdmin = (who: Who | 'anonymous') => who !== 'anonymous' && (IDENTITIES[who].roles as readonly string[]).includes('admin');
 /** Far from the test's run time: only triggers start runs. */
 const CRON = '0 0 1 1 *';
 
@@ -186,13 +190,54 @@ describe('schedules API', () => {
       ['delete', (who) => env.as(who, { method: 'DELETE', url: `/v1/schedules/${id}` }), 204],
     ];
     for (const [name, call, ok] of routes) {
-      for (const who of [...(Object.keys(IDENTITIES) as Who[]).filter((w) => w !== 'admin'), 'anonymous' as const]) {
+      for (const who of [...(Object.keys(IDENTITIES) as Who[]).filter((w) => !isAdmin(w)), 'anonymous' as const]) {
         const res = await call(who);
         assert.equal(res.statusCode, who === 'anonymous' ? 401 : 403, `${name} as ${who}: ${res.body}`);
       }
       const res = await call('admin');
       assert.equal(res.statusCode, ok, `${name} as admin: ${res.body}`);
     }
+  });
+
+  it("four-eyes for scheduled runs: neither the admin who created the schedule nor the one who triggered it approves the run; a third approver does", async () => {
+    const registered = await env.as('admin', { method: 'POST', url: '/v1/definitions', payload: { source: APPROVAL_SOURCE } });
+    assert.equal(registered.statusCode, 201, registered.body);
+    const id = sid('four-eyes');
+    const created = await create('adminSre', { id, definition: APPROVAL_NAME, cron: CRON });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().schedule.createdBy, IDENTITIES.adminSre.subject);
+    const triggered = await post('adminSre2', id, 'trigger');
+    assert.equal(triggered.statusCode, 200, triggered.body);
+
+    const runId = await eventually(async () => {
+      for await (const wf of env.temporal.client.workflow.list({ query: `CedilleDefinition = '${APPROVAL_NAME}'` })) if (wf.workflowId.startsWith(`${id}-`)) return wf.workflowId;
+      return undefined;
+    }, 15_000, 'the triggered run in visibility');
+    const handle = env.temporal.client.workflow.getHandle(runId);
+    try {
+      await eventually(async () => {
+        const res = await env.as('admin', { method: 'GET', url: `/v1/runs/${runId}` });
+        return res.statusCode === 200 && res.json().graph?.nodes.some((n: { id: string; status: string }) => n.id === 'review' && n.status === 'waiting') ? true : undefined;
+      }, 20_000, 'the approval waiting');
+      const approve = (who: Who) => env.as(who, { method: 'POST', url: `/v1/runs/${runId}/steps/review/approve` });
+
+      // The creator is the run's initiator; the admin who triggered it is excluded as well.
+      for (const who of ['adminSre', 'adminSre2'] as const) {
+        const refused = await approve(who);
+        assert.equal(refused.statusCode, 409, `${who}: ${refused.body}`);
+        assert.equal(refused.json().title, 'SelfApproval', who);
+      }
+      const run = (await env.as('admin', { method: 'GET', url: `/v1/runs/${runId}` })).json();
+      assert.equal(run.run.initiator, IDENTITIES.adminSre.subject, 'the creator is recorded as the initiator');
+      assert.deepEqual(run.graph.nodes.find((n: { id: string }) => n.id === 'review').approval.decisions, [], 'nothing counted');
+
+      const approved = await approve('sre2');
+      assert.equal(approved.statusCode, 200, approved.body);
+      assert.equal(approved.json().status, 'approved');
+    } finally {
+      await handle.signal('finish').catch(() => undefined);
+    }
+    await handle.result();
   });
 
   it('cron and time zone checks', () => {

@@ -25,7 +25,15 @@ const describeRun = async (id: string) => {
 async function graphNode(id: string, step: string) {
   const res = await env.as('operator', { method: 'GET', url: `/v1/incidents/${id}` });
   assert.equal(res.statusCode, 200, res.body);
-  return res.json().graph?.nodes.find((n: { id: string }) => n.id === step) as { status: string } | undefined;
+  return res.json().graph?.nodes.find((n: { id: string }) => n.id === step) as { status: string; error?: string; fanOut?: { failed: number } } | undefined;
+}
+
+/** The built-in incident's watch ended by the final `alerts`, not by failing its wrapper (WatchClosed). */
+async function assertWatchEndedNormally(id: string) {
+  const watching = await graphNode(id, 'watching');
+  assert.equal(watching?.fanOut?.failed, 0, JSON.stringify(watching));
+  for (const step of ['watch', 'untilResolved', 'resolution', 'updates']) assert.equal((await graphNode(id, step))?.status, 'completed', step);
+  assert.equal((await graphNode(id, 'stopWatching'))?.status, 'skipped');
 }
 
 describe('Alertmanager webhook: one incident per alert group', () => {
@@ -135,6 +143,36 @@ describe('Alertmanager webhook: one incident per alert group', () => {
     assert.equal((await deliver(env, 'alertmanager', truncated)).json().action, 'resolved');
     const resolved = (await deliveredEvents(env, id)).find((e) => e.name === 'resolved');
     assert.deepEqual((resolved?.payload.alerts as { status: string }[]).map((a) => a.status), ['resolved', 'resolved']);
+  });
+
+  it('a normally resolved incident ends its watch: the graph shows the watch completed, not failed', async () => {
+    const key = uniqueGroupKey('watch-ends');
+    const id = incidentIdOf(key);
+    assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'opened');
+    assert.equal((await deliver(env, 'alertmanager', fixture('resolved.json', key))).json().action, 'resolved');
+
+    const events = await deliveredEvents(env, id);
+    assert.deepEqual(events.map((e) => [e.name, e.payload.final]), [['alerts', true], ['resolved', undefined]], 'the last `alerts` before `resolved` is final');
+    await eventually(async () => ((await graphNode(id, 'resolved'))?.status === 'completed' ? true : undefined), 30_000, 'resolved step completed');
+    await assertWatchEndedNormally(id);
+  });
+
+  it('a resolution listing nothing new still sends an empty final `alerts`, and the watch ends normally', async () => {
+    const key = uniqueGroupKey('watch-ends-truncated');
+    const id = incidentIdOf(key);
+    assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', key))).json().action, 'opened');
+    assert.equal((await deliver(env, 'alertmanager', fixture('partial-resolve.json', key))).json().action, 'updated');
+    // Only the alert already resolved is listed; the other is resolved by the sender's truncatedAlerts.
+    const truncated = fixture('resolved.json', key);
+    truncated.alerts = truncated.alerts.slice(0, 1);
+    truncated.truncatedAlerts = 1;
+    assert.equal((await deliver(env, 'alertmanager', truncated)).json().action, 'resolved');
+
+    const events = await deliveredEvents(env, id);
+    assert.deepEqual(events.map((e) => [e.name, e.payload.final]), [['alerts', undefined], ['alerts', true], ['resolved', undefined]]);
+    assert.deepEqual(events[1]!.payload.alerts, []);
+    await eventually(async () => ((await graphNode(id, 'resolved'))?.status === 'completed' ? true : undefined), 30_000, 'resolved step completed');
+    await assertWatchEndedNormally(id);
   });
 
   it('resolved with no incident is recorded and ignored; its late firing opens nothing', async () => {

@@ -3,12 +3,13 @@
 // once embedded (its own dev server with UI and SQLite in a temp data dir, then restarted on it).
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnv } from '../../codec/index.ts';
+import { eventually } from '../support/temporal.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 const testServer = process.env.TEMPORAL_ADDRESS!;
@@ -99,11 +100,75 @@ describe('npm start against an existing Temporal (TEMPORAL_ADDRESS)', () => {
   });
 });
 
+/**
+ * A release-demo run started through the API (a run ticket signed with the API's key) and approved
+ * through the API (an assertion signed with it) completes: the embedded worker verifies both with the
+ * same key, the data dir's link-secret. A worker with another key refuses the run before its first step.
+ */
+interface RunBody {
+  run: { id: string; temporalStatus: string; initiator?: string };
+  graph: { nodes: { id: string; status: string; approval?: { decisions: { approver: string }[] } }[] } | null;
+  failure?: unknown;
+}
+
+async function approvedThroughTheApi(app: Started): Promise<void> {
+  const api = app.field('API');
+  const call = async (token: string, method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${api}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, body: (await res.json()) as RunBody };
+  };
+  const admin = app.field('Admin token');
+  const started = await call(admin, 'POST', '/v1/runs', { definition: 'release-demo', input: { version: '1.0.0', environments: ['staging'] } });
+  assert.equal(started.status, 201, JSON.stringify(started.body));
+  const id = started.body.run.id as string;
+  const step = (body: RunBody, name: string) => body.graph?.nodes.find((n) => n.id === name);
+  const waiting = await eventually(async () => {
+    const { body } = await call(admin, 'GET', `/v1/runs/${id}`);
+    // A refused ticket fails the run: say so rather than time out.
+    if (body.run.temporalStatus === 'FAILED') assert.fail(`run ${id} failed: ${JSON.stringify(body.failure)}`);
+    return step(body, 'approve')?.status === 'waiting' ? body : undefined;
+  }, 60_000, 'the approval step waiting');
+  assert.equal(waiting.run.initiator, 'dev-admin');
+  const approved = await call(app.field('Approver token'), 'POST', `/v1/runs/${id}/steps/approve/approve`, {});
+  assert.equal(approved.status, 200, JSON.stringify(approved.body));
+  const done = await eventually(async () => {
+    const { body } = await call(admin, 'GET', `/v1/runs/${id}`);
+    return body.run.temporalStatus !== 'RUNNING' ? body : undefined;
+  }, 60_000, 'the run closed');
+  assert.equal(done.run.temporalStatus, 'COMPLETED', JSON.stringify(done.failure ?? done.run));
+  assert.deepEqual(step(done, 'approve')?.approval?.decisions.map((d) => d.approver), ['dev-approver']);
+}
+
+describe('npm start: one signing key for the worker and the API', () => {
+  it('refuses to start when the worker would use another signing key than the API (its notify config has its own)', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'cedille-start-'));
+    const notify = join(dataDir, 'notify.json');
+    writeFileSync(notify, JSON.stringify({ linkSecret: 'a-notify-link-secret-that-is-not-the-apis-0123' }));
+    const child = spawn('npm', ['start'], {
+      cwd: repo,
+      env: { ...process.env, TEMPORAL_ADDRESS: testServer, CEDILLE_DATA_DIR: dataDir, API_PORT: '0', CEDILLE_LINK_SECRET: '', CEDILLE_NOTIFY_CONFIG: notify },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout.resume();
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 1, stderr);
+    assert.match(stderr, /the worker would not use the API's signing key/);
+    assert.doesNotMatch(stderr, /starting the worker/, 'refused before the worker started');
+  });
+});
+
 describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
   it('runs a dev server with UI and SQLite in the data dir, keeps runs across a restart, leaves no temporal process', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cedille-start-'));
-    // CEDILLE_CODEC_KEYS emptied: the test run's key (test/run.ts) would replace the data dir's dev key.
-    const env = { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', CEDILLE_DATA_DIR: dataDir, API_PORT: '0', CEDILLE_CODEC_KEYS: '' };
+    // CEDILLE_CODEC_KEYS and CEDILLE_LINK_SECRET emptied: the test run's keys (test/run.ts) would
+    // replace the data dir's dev key and signing key, which the worker must find as the API does.
+    const env = { TEMPORAL_ADDRESS: '', TEMPORAL_NAMESPACE: '', CEDILLE_DATA_DIR: dataDir, API_PORT: '0', CEDILLE_CODEC_KEYS: '', CEDILLE_LINK_SECRET: '', CEDILLE_LINK_SECRET_FILE: '' };
     const ownServer = (_: number, cmdline: string) => cmdline.includes('start-dev') && cmdline.includes(dataDir);
 
     let app = await npmStart(env);
@@ -129,6 +194,7 @@ describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
       } finally {
         await connection.close();
       }
+      await approvedThroughTheApi(app);
     } finally {
       assert.equal(await app.interrupt(), 0);
     }

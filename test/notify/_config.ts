@@ -7,8 +7,8 @@ import type { DiscordReceiver, SmtpCapture } from './_servers.ts';
 export const SECRET = 'notify-test-link-secret-0123456789';
 export const PUBLIC_URL = 'http://approvals.test';
 
-/** The directory and channels the tests use; `discord` and `smtp` are the local servers. */
-export function notifyConfigFile(discord: DiscordReceiver, smtp: SmtpCapture, dir = mkdtempSync(join(tmpdir(), 'cedille-notify-'))): string {
+/** The directory and channels the tests use; `discord` and `smtp` are the local servers; `extra` entries join the directory. */
+export function notifyConfigFile(discord: DiscordReceiver, smtp: SmtpCapture, dir = mkdtempSync(join(tmpdir(), 'cedille-notify-')), extra: object[] = []): string {
   const file = join(dir, 'notify.json');
   writeFileSync(
     file,
@@ -19,6 +19,7 @@ export function notifyConfigFile(discord: DiscordReceiver, smtp: SmtpCapture, di
         { id: 'grace', subject: 'grace', name: 'Grace Hopper', email: 'grace@cedille.test', groups: ['sre'] },
         { id: 'alice', subject: 'alice', name: 'Alice Admin', email: 'alice@cedille.test', discord: { userId: '100000000000000004', webhook: `${discord.url}/webhooks/alice` }, groups: ['sre'] },
         { id: 'manny', subject: 'manny', name: 'Manny Manager', email: 'manny@ets.test', groups: ['managers'] },
+        ...extra,
       ],
       discord: { groups: { sre: `${discord.url}/webhooks/sre` }, default: `${discord.url}/webhooks/default` },
       smtp: { host: '127.0.0.1', port: smtp.port, secure: false, from: 'Cédille Workflows <workflows@cedille.test>', auth: { user: 'robot', pass: 'smtp-password-never-shown' } },

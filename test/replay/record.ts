@@ -23,6 +23,8 @@ import { buildWorkflowBundle } from '../../worker/bundle.ts';
 import { testCatalog } from '../support/activities/index.ts';
 import { HISTORIES_DIR, historyToJson, runChain, startedChildren, type RecordedHistory, type RunHistory } from './history.ts';
 import { SCENARIOS, type Scenario } from './scenarios.ts';
+import { ticketed } from '../support/temporal.ts';
+import { randomBytes } from 'node:crypto';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 
 const TASK_QUEUE = 'replay-record';
@@ -42,12 +44,13 @@ async function executions(client: Client, workflowId: string, firstRunId: string
 
 async function run(client: Client, scenario: Scenario): Promise<RunHistory[]> {
   const workflowId = `replay-${scenario.name}`;
-  const runInput: RunInput = {
+  const unsigned: RunInput = {
     definition: scenario.definition,
     ...(scenario.input !== undefined ? { input: scenario.input } : {}),
     ...(scenario.initiator ? { initiator: scenario.initiator } : {}),
     ...(scenario.options ? { options: scenario.options } : {}),
   };
+  const runInput = scenario.ticket ? ticketed(workflowId, unsigned) : unsigned;
   const handle = scenario.workflowType
     ? await client.workflow.start(scenario.workflowType, {
         taskQueue: TASK_QUEUE,
@@ -83,6 +86,8 @@ async function main(): Promise<void> {
   }
 
   Runtime.install({ logger: new DefaultLogger('ERROR') });
+  // The signing key of this recording (tickets, approval tokens); replays need none.
+  process.env.CEDILLE_LINK_SECRET ||= randomBytes(32).toString('base64url');
   const server = await startDevServer();
   try {
     const connection = await Connection.connect({ address: server.address });

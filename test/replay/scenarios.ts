@@ -12,6 +12,8 @@ import { EventType, eventsOfType, type History } from './history.ts';
 import { answerApprovalUpdate, approvalSignal, graphQuery, sendEventUpdate, skipFailedItemsUpdate } from '../../workflows/interpreter/messages.ts';
 import type { ActivityStepC, ApprovalStepC, CompiledDefinition, CompiledStep } from '../../workflows/dsl/compiled.ts';
 import type { RunInput } from '../../workflows/interpreter/run-input.ts';
+import { signAssertion, signLink } from '../../api/links/token.ts';
+import { signingKeyFromEnv } from '../../trust/signing-key.ts';
 
 export interface Scenario {
   name: string;
@@ -21,6 +23,8 @@ export interface Scenario {
   input?: unknown;
   initiator?: string;
   options?: RunInput['options'];
+  /** Started with an API run ticket (trust/run-ticket.ts) naming `initiator`. */
+  ticket?: boolean;
   /** What the run ends with. */
   expect: 'completed' | 'failed' | 'cancelled';
   /** Sends the run what it waits for (answers, events, a cancel). */
@@ -226,5 +230,32 @@ export const SCENARIOS: Scenario[] = [
     input: { name: 'Linus' },
     initiator: 'alice',
     expect: 'completed',
+  },
+  {
+    // Admission by run ticket, then answers that count only with a signed token: an unsigned signal
+    // (refused, recorded), a signed update (the API's assertion), a link's token pasted into a signal.
+    name: 'signed-approvals',
+    definition: def('replay-signed-approvals', [approvalStep('ok', { quorum: 2, eachGroup: true }), echo('after', '${{ steps.ok.output.decisions.size() }}')]),
+    input: { what: 'release 2.0' },
+    initiator: 'alice',
+    ticket: true,
+    expect: 'completed',
+    async drive(handle) {
+      await until(handle, 'ok', 'waiting');
+      const key = signingKeyFromEnv()!;
+      await handle.signal(approvalSignal, { stepId: 'ok', decision: 'approve', approver: { id: 'mallory', groups: ['ops', 'leads'] } });
+      await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'ok')?.approval?.refused.length ? true : undefined), 30_000, 'a refusal');
+      const bob = signAssertion({ workflowId: handle.workflowId, stepId: 'ok', subject: 'bob', groups: ['ops'], decision: 'approve' }, key);
+      await handle.executeUpdate(answerApprovalUpdate, { args: [{ stepId: 'ok', decision: 'approve', token: bob }] });
+      const carol = signLink({ workflowId: handle.workflowId, stepId: 'ok', approver: 'carol', groups: ['leads'], exp: Math.floor(Date.now() / 1000) + 3600, nonce: 'replay-link-carol' }, key);
+      await handle.signal(approvalSignal, { stepId: 'ok', decision: 'approve', token: carol, comment: 'go' });
+    },
+  },
+  {
+    // A start the platform did not sign, of a definition no worker registered: refused before any step.
+    name: 'admission-refused',
+    definition: def('replay-admission-refused', [echo('never', 'must not run')]),
+    initiator: 'mallory',
+    expect: 'failed',
   },
 ];

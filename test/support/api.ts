@@ -19,6 +19,11 @@ export const IDENTITIES = {
   sre: { subject: 'ada-sre', roles: ['operator'], groups: ['sre'] },
   sre2: { subject: 'grace-sre', roles: [], groups: ['sre'] },
   nobody: { subject: 'nina-nobody', roles: [], groups: [] },
+  /** One person in two approver groups (one identity, however they answer). */
+  etsItSre: { subject: 'sam-ets-sre', roles: [], groups: ['ets-it', 'sre'] },
+  /** Two admins who are also SRE approvers (who creates or triggers a schedule may not approve its runs). */
+  adminSre: { subject: 'margaret-admin-sre', roles: ['admin'], groups: ['sre'] },
+  adminSre2: { subject: 'barbara-admin-sre', roles: ['admin'], groups: ['sre'] },
 } as const satisfies Record<string, Omit<StaticToken, 'token'>>;
 export type Who = keyof typeof IDENTITIES;
 

@@ -100,7 +100,7 @@ describe('Temporal is not a side door', { concurrency: true }, () => {
     assert.equal((await searchAttributes(h)).initiator, undefined, 'the claimed initiator is not listed');
   });
 
-  it('a ticket binds the run, the definition and the input', async () => {
+  it('a ticket binds the run, the definition, the input and a start window', async () => {
     const key = signingKeyFromEnv()!;
     const id = `attack-${randomUUID()}`;
     const ticket = signRunTicket({ workflowId: id, definition: unregistered, input: {}, initiator: 'admin' }, key);
@@ -109,6 +109,8 @@ describe('Temporal is not a side door', { concurrency: true }, () => {
       ['other input', { definition: unregistered, input: { extra: true }, ticket }, id, /input differs/],
       ['other definition', { definition: { ...unregistered, title: 'edited' }, input: {}, ticket }, id, /definition differs/],
       ['attacker key', { definition: unregistered, input: {}, ticket: signRunTicket({ workflowId: id, definition: unregistered, input: {}, initiator: 'admin' }, ATTACKER_KEY) }, id, /not signed by this platform/],
+      // A ticket read back from an old history cannot start the same workflow id again later.
+      ['expired', { definition: unregistered, input: {}, ticket: signRunTicket({ workflowId: id, definition: unregistered, input: {}, initiator: 'admin' }, key, Date.now() - 3_600_000) }, id, /run ticket expired at/],
     ];
     for (const [label, args, workflowId, expected] of cases) {
       const h = await rawStart(args, label === 'other run' ? workflowId : `${id}`);

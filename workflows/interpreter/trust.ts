@@ -7,6 +7,8 @@ import type { Approver } from './messages.ts';
 
 export interface AdmitRequest {
   workflowId: string;
+  /** When the Temporal server started this run (not the client's word). */
+  startedAtMs: number;
   definition: CompiledDefinition;
   input: unknown;
   ticket?: string;
@@ -89,7 +91,7 @@ export async function admitRun(run: RunInput): Promise<RunTrust> {
     return { ...carried, via: info.parent ? 'parent' : carried.via };
   }
   if (run.resume) throw refused('a run may not start from a resume state it did not write itself');
-  const admission = await trust.admitRun({ workflowId: info.workflowId, definition: run.definition, input: run.input ?? null, ...(run.ticket !== undefined ? { ticket: run.ticket } : {}) });
+  const admission = await trust.admitRun({ workflowId: info.workflowId, startedAtMs: info.runStartTime.getTime(), definition: run.definition, input: run.input ?? null, ...(run.ticket !== undefined ? { ticket: run.ticket } : {}) });
   if (!admission.admitted) throw refused(admission.reason);
   return admission;
 }
