@@ -24,6 +24,7 @@ import {
   WORKER_DEADLINE_MS,
 } from '../runs/temporal.ts';
 import { badPageToken, listRunsPage, PageTokenParam } from '../runs/page-token.ts';
+import { mapLimit } from '../map-limit.ts';
 
 /**
  * GET /approvals looks at one visibility page of waiting runs per call (at most MAX_PAGE_SIZE, so at
@@ -48,20 +49,6 @@ const PendingApproval = z
     initiator: z.string().optional(),
   })
   .meta({ id: 'PendingApproval' });
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
-}
 
 const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services }) => {
   const { client } = services;

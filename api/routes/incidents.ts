@@ -21,6 +21,7 @@ import { normalizeNotification, ownerOf, type IncidentInput } from '../incidents
 import { checkWebhookAuth } from '../incidents/signature.ts';
 import { incidentClassification, incidentOwner, type Classification } from '../incidents/owner.ts';
 import { IncidentError, IncidentIntake, INCIDENT_DEFINITION, incidentIdOf, manualIncidentId } from '../incidents/intake.ts';
+import { mapLimit } from '../map-limit.ts';
 
 /** Whether Temporal could not be reached (gRPC UNAVAILABLE anywhere in the cause chain, or no connection). */
 function temporalUnreachable(err: unknown): boolean {
@@ -136,21 +137,6 @@ async function classifiedSummary(client: Client, info: RunInfo): Promise<Inciden
   if (summary.kind && summary.owner) return summary;
   const c = await incidentClassification(client, info).catch(() => ({}) as Classification);
   return { ...summary, ...(!summary.kind && c.kind ? { kind: c.kind } : {}), ...(!summary.owner && c.owner ? { owner: c.owner } : {}) };
-}
-
-/** `f` over `items`, at most `limit` at a time, results in order. */
-async function mapBounded<T, R>(items: T[], limit: number, f: (item: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await f(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 const isIncident = (info: RunInfo) => info.typedSearchAttributes.get(SEARCH_ATTRIBUTE_KEYS.definition) === INCIDENT_DEFINITION;
@@ -320,7 +306,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
       const { pageSize, nextPageToken, status } = req.query;
       const page = await listRunsPage(client, services.config.linkSecret, visibilityQuery({ definition: INCIDENT_DEFINITION, ...(status ? { status } : {}) }), pageSize, nextPageToken);
       if ('refused' in page) return badPageToken(reply, page.refused);
-      const incidents = await mapBounded(page.runs, 16, (info) => classifiedSummary(client, info));
+      const incidents = await mapLimit(page.runs, 16, (info) => classifiedSummary(client, info));
       return { incidents, ...(page.nextPageToken ? { nextPageToken: page.nextPageToken } : {}) };
     },
   );

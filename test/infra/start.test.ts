@@ -100,17 +100,17 @@ describe('npm start against an existing Temporal (TEMPORAL_ADDRESS)', () => {
   });
 });
 
-/**
- * A release-demo run started through the API (a run ticket signed with the API's key) and approved
- * through the API (an assertion signed with it) completes: the embedded worker verifies both with the
- * same key, the data dir's link-secret. A worker with another key refuses the run before its first step.
- */
 interface RunBody {
   run: { id: string; temporalStatus: string; initiator?: string };
   graph: { nodes: { id: string; status: string; approval?: { decisions: { approver: string }[] } }[] } | null;
   failure?: unknown;
 }
 
+/**
+ * A release-demo run started through the API (a run ticket signed with the API's key) and approved
+ * through the API (an assertion signed with it) completes: the embedded worker verifies both with the
+ * same key, the data dir's link-secret. A worker with another key refuses the run before its first step.
+ */
 async function approvedThroughTheApi(app: Started): Promise<void> {
   const api = app.field('API');
   const call = async (token: string, method: string, path: string, body?: unknown) => {
