@@ -2,7 +2,7 @@
 // the JSON file named by CEDILLE_NOTIFY_CONFIG. Without it, notify.send only logs (dev default).
 //
 // {
-//   "directory": [{ "id": "edith", "name": "Édith Tremblay", "email": "edith@etsmtl.ca",
+//   "directory": [{ "id": "edith", "subject": "<OIDC sub>", "name": "Édith Tremblay", "email": "edith@etsmtl.ca",
 //                   "discord": { "userId": "1234", "webhook": "https://discord.com/api/webhooks/…" },
 //                   "groups": ["ets-it"] }],
 //   "discord": { "groups": { "sre": "https://discord.com/api/webhooks/…" }, "default": "https://…" },

@@ -76,13 +76,17 @@ async function get(path: string) {
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
 
-/** Answers through the approval page's form, as the browser does (GET for the form nonce, then POST). */
-async function answerByLink(link: string, decision: 'approve' | 'reject') {
+/** Opens a link's page as the browser does; `submit` posts its form (also after the page went stale). */
+async function openPage(link: string) {
   const path = new URL(link).pathname;
   const form = /name="form" value="([^"]+)"/.exec((await get(path)).text)?.[1];
   assert.ok(form, 'the page shows the form');
-  const res = await fetch(`${base}${path}`, { method: 'POST', body: new URLSearchParams({ decision, form }) });
-  return { status: res.status, text: await res.text() };
+  return {
+    async submit(decision: 'approve' | 'reject') {
+      const res = await fetch(`${base}${path}`, { method: 'POST', body: new URLSearchParams({ decision, form }) });
+      return { status: res.status, text: await res.text() };
+    },
+  };
 }
 
 describe('approval page', () => {
@@ -177,10 +181,12 @@ describe('approval page', () => {
       assert.ok(link.startsWith(`${base}/approve/`), 'sam has a personal link');
       const byApi = () => env.as('etsItSre', { method: 'POST', url: `/v1/runs/${h.workflowId}/steps/review/approve` });
 
+      // The page is open in sam's browser before either answer.
+      const page = await openPage(link);
       if (first === 'link') {
-        const page = await answerByLink(link, 'approve');
-        assert.equal(page.status, 200, page.text);
-        assert.match(page.text, /still waits for other approvers/);
+        const answered = await page.submit('approve');
+        assert.equal(answered.status, 200, answered.text);
+        assert.match(answered.text, /still waits for other approvers/);
         const again = await byApi();
         assert.equal(again.statusCode, 409, `${app}: ${again.body}`);
         assert.equal(again.json().title, 'DuplicateAnswer');
@@ -188,7 +194,8 @@ describe('approval page', () => {
         const api = await byApi();
         assert.equal(api.statusCode, 200, api.body);
         assert.equal(api.json().status, 'pending');
-        const again = await answerByLink(link, 'approve');
+        assert.match((await get(new URL(link).pathname)).text, /You already answered: approved/, 'the page knows sam answered through the API');
+        const again = await page.submit('approve');
         assert.equal(again.status, 409, `${app}: ${again.text}`);
         assert.match(again.text, /You have already answered this request/);
       }

@@ -14,25 +14,54 @@ import proto from '@temporalio/proto';
 import { parse, parseAllDocuments } from 'yaml';
 import { ensureTemporalCli } from '../../infra/tools/temporal.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
+import { workspaceEgressExcept } from '../../worker/config.ts';
+import { loadGitOpsConfig } from '../../activities/gitops/_config.ts';
 
 // CommonJS: under ESM its namespace is the default export.
 const { IndexedValueType } = proto.temporal.api.enums.v1;
 const repo = join(import.meta.dirname, '..', '..');
 const read = (path: string) => readFileSync(join(repo, path), 'utf8');
 
-/** Every `env.NAME` / `process.env.NAME` the application code reads. */
+/**
+ * Every `env.NAME` / `process.env.NAME` the application code reads, and the quoted names of files
+ * that read `env[name]` from a list of them (the backup agent's `['CEDILLE_BACKUP_AGENT_VAULT_ADDR', 'VAULT_ADDR']`).
+ */
 function envNamesReadByCode(): Set<string> {
   const names = new Set<string>();
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(repo, dir))) {
       const path = join(dir, entry);
       if (statSync(join(repo, path)).isDirectory()) walk(path);
-      else if (path.endsWith('.ts')) for (const m of read(path).matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)) names.add(m[1]!);
+      else if (path.endsWith('.ts')) {
+        const text = read(path);
+        for (const m of text.matchAll(/\benv\.([A-Z][A-Z0-9_]*)/g)) names.add(m[1]!);
+        if (/\benv\[[a-z]\w*\]/.test(text)) for (const m of text.matchAll(/'([A-Z][A-Z0-9]*_[A-Z0-9_]+)'/g)) names.add(m[1]!);
+      }
     }
   };
-  for (const dir of ['activities', 'api', 'infra', 'worker', 'workflows']) walk(dir);
+  for (const dir of ['activities', 'api', 'codec', 'infra', 'trust', 'worker', 'workflows']) walk(dir);
   return names;
 }
+
+/**
+ * What the worker must be told (README, "Configuration"): where its credentials may go and what it
+ * runs. A workflow needing a missing one fails "not configured", so the deployment sets them all.
+ */
+const WORKER_SETTINGS = [
+  'CEDILLE_MOODLE_URL',
+  'CEDILLE_GITOPS_CONFIG',
+  'VAULT_ADDR',
+  'CEDILLE_BACKUP_AGENT_IMAGE',
+  'CEDILLE_GCP_KMS_ENDPOINT',
+  'CEDILLE_WORKSPACE_EGRESS_EXCEPT',
+  'CEDILLE_HTTP_ALLOW',
+];
+/** The worker's credential files: from Secrets in the manifests; compose leaves them to the operator (its header says how). */
+const WORKER_CREDENTIAL_FILES = ['CEDILLE_MOODLE_TOKEN_FILE', 'VAULT_TOKEN_FILE', 'CEDILLE_GCP_TOKEN_FILE'];
+/** Set on purpose to an empty value: no built-in definition calls core.http, so it calls nothing until an admin lists hosts. */
+const EMPTY_ON_PURPOSE = ['CEDILLE_HTTP_ALLOW'];
+/** Left unset on purpose (the agent's pods reach Vault and GCS at the worker's own addresses); the manifests say so. */
+const UNSET_ON_PURPOSE = ['CEDILLE_BACKUP_AGENT_VAULT_ADDR', 'CEDILLE_BACKUP_AGENT_GCS_ENDPOINT'];
 
 /** `Name:Type` pairs of the setup script's search attribute loop. */
 function scriptSearchAttributes(): Record<string, string> {
@@ -114,10 +143,31 @@ describe('docker-compose.yml', () => {
     const secrets = (parse(read('docker-compose.yml')) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
     assert.ok(secrets['cedille-codec-keys']?.file, 'a top-level cedille-codec-keys secret read from a file');
     for (const name of ['worker', 'api']) {
-      // The API also mounts its bearer tokens (next test).
-      assert.deepEqual(services[name]!.secrets, name === 'api' ? ['cedille-codec-keys', 'cedille-api-tokens'] : ['cedille-codec-keys'], name);
+      // Both also mount the signing key, the API its bearer tokens (next tests).
+      assert.deepEqual(services[name]!.secrets, name === 'api' ? ['cedille-codec-keys', 'cedille-api-tokens', 'cedille-signing-key'] : ['cedille-codec-keys', 'cedille-signing-key'], name);
       assert.equal(services[name]!.environment!.CEDILLE_CODEC_KEYS, '/run/secrets/cedille-codec-keys', name);
     }
+  });
+
+  it('gives the worker and the API the same signing key, from the cedille-signing-key secret file', () => {
+    const secrets = (parse(read('docker-compose.yml')) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
+    assert.equal(secrets['cedille-signing-key']?.file, './.data/signing-key', 'a top-level cedille-signing-key secret read from .data/signing-key');
+    for (const name of ['worker', 'api']) {
+      assert.ok(services[name]!.secrets!.includes('cedille-signing-key'), `${name} mounts the signing key`);
+      assert.equal(services[name]!.environment!.CEDILLE_LINK_SECRET_FILE, '/run/secrets/cedille-signing-key', name);
+      assert.equal(services[name]!.environment!.CEDILLE_LINK_SECRET, undefined, `${name}: never the key itself in the environment`);
+    }
+    assert.match(read('docker-compose.yml'), /openssl rand -base64 32 > \.data\/signing-key/, 'the file header says how to make it');
+    assert.match(read('README.md'), /openssl rand -base64 32 > \.data\/signing-key/, 'README, Deploying, says how to make it');
+  });
+
+  it('gives the worker every setting it requires; its credentials are left to the operator, as the header says', () => {
+    const worker = services.worker!;
+    for (const key of WORKER_SETTINGS) assert.ok(key in worker.environment!, `the worker has no ${key}`);
+    for (const key of UNSET_ON_PURPOSE) assert.ok(!(key in worker.environment!), `${key} is meant to default to the worker's own address`);
+    // The GitOps settings are the manifests' own file, mounted where CEDILLE_GITOPS_CONFIG points.
+    assert.ok(worker.volumes!.includes(`./infra/k8s/gitops.yaml:${worker.environment!.CEDILLE_GITOPS_CONFIG}:ro`));
+    assert.match(read('docker-compose.yml'), /credentials \(Moodle, Vault, GCP tokens\) are not wired here/);
   });
 
   it('gives the API (on 0.0.0.0, so without dev tokens) its bearer tokens from the cedille-api-tokens secret file', () => {
@@ -149,13 +199,17 @@ describe('infra/k8s (Kustomize)', () => {
 
   it('configures the containers with environment the code reads, and probes the API health routes', () => {
     const config = generated('cedille-workflows-config')!;
+    const workerConfig = generated('cedille-workflows-worker-config')!;
     const readByCode = envNamesReadByCode();
     const keys = config.literals!.map((l) => l.split('=')[0]!);
-    for (const key of keys) assert.ok(readByCode.has(key), `ConfigMap sets ${key}, which no code reads`);
+    for (const key of [...keys, ...workerConfig.literals!.map((l) => l.split('=')[0]!)]) assert.ok(readByCode.has(key), `a ConfigMap sets ${key}, which no code reads`);
     assert.ok(keys.includes('TEMPORAL_ADDRESS'));
     for (const workload of [...byKind('Deployment'), ...byKind('Job')]) {
+      // The worker also gets its own settings.
+      const expected = [{ configMapRef: { name: config.name } }, ...(workload.metadata.name === 'worker' ? [{ configMapRef: { name: workerConfig.name } }] : [])];
       for (const container of workload.spec.template.spec.containers) {
-        assert.deepEqual(container.envFrom, [{ configMapRef: { name: config.name } }], `${workload.metadata.name}`);
+        assert.deepEqual(container.envFrom, expected, `${workload.metadata.name}`);
+        for (const e of container.env ?? []) assert.ok(readByCode.has(e.name), `${workload.metadata.name} sets ${e.name}, which no code reads`);
       }
     }
     const api = byKind('Deployment').find((d) => d.metadata.name === 'api').spec.template.spec.containers[0];
@@ -181,6 +235,63 @@ describe('infra/k8s (Kustomize)', () => {
     assert.deepEqual(mounted[0], mounted[1]);
     assert.equal(mounted[0]!.file, 'codec-keys');
     assert.ok(!byKind('Secret').length, 'the keys are never committed: the Secret is created out of band');
+  });
+
+  it('mounts the same signing-key Secret into the worker and the API, CEDILLE_LINK_SECRET_FILE pointing at its file', () => {
+    const mounted = ['worker', 'api'].map((name) => {
+      const pod = byKind('Deployment').find((d) => d.metadata.name === name).spec.template.spec;
+      const container = pod.containers[0];
+      const volume = pod.volumes.find((v: { secret?: { secretName: string } }) => v.secret?.secretName === 'cedille-signing-key');
+      assert.ok(volume, `${name} has no volume of the cedille-signing-key Secret`);
+      assert.ok(!volume.secret.optional, `${name}: without the key the pod must not start`);
+      const mount = container.volumeMounts.find((m: { name: string }) => m.name === volume.name);
+      assert.ok(mount?.readOnly, `${name} mounts the signing key read-only`);
+      const env = (key: string) => container.env?.find((e: { name: string }) => e.name === key)?.value as string | undefined;
+      const file = env('CEDILLE_LINK_SECRET_FILE');
+      assert.ok(file?.startsWith(`${mount.mountPath}/`), `${name}: CEDILLE_LINK_SECRET_FILE=${file} is not a file of ${mount.mountPath}`);
+      assert.equal(env('CEDILLE_LINK_SECRET'), undefined, `${name}: never the key itself in the environment`);
+      // Not in the API's data dir (an emptyDir: one key per pod, a new one at every restart).
+      const dataDir = generated('cedille-workflows-config')!.literals!.find((l) => l.startsWith('CEDILLE_DATA_DIR='))?.split('=')[1];
+      assert.ok(!dataDir || !file!.startsWith(`${dataDir}/`), `${name} reads the key from the data dir`);
+      return { secret: volume.secret.secretName, file: file!.slice(mount.mountPath.length + 1) };
+    });
+    assert.deepEqual(mounted[0], mounted[1]);
+    assert.equal(mounted[0]!.file, 'signing-key');
+    assert.ok(!byKind('Secret').length, 'the key is never committed: the Secret is created out of band');
+    assert.match(read('infra/k8s/api.yaml'), /kubectl -n cedille-workflows create secret generic cedille-signing-key --from-literal=signing-key="\$\(openssl rand -base64 32\)"/);
+  });
+
+  it('gives the worker every setting it requires, its files from mounted ConfigMaps and Secrets, and says why the rest is unset', () => {
+    const literals = Object.fromEntries(generated('cedille-workflows-worker-config')!.literals!.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    for (const key of [...WORKER_SETTINGS, ...WORKER_CREDENTIAL_FILES]) {
+      assert.ok(key in literals, `the worker ConfigMap has no ${key}`);
+      if (!EMPTY_ON_PURPOSE.includes(key)) assert.ok(literals[key], `${key} is empty`);
+    }
+    const kustomizationText = read('infra/k8s/kustomization.yaml');
+    for (const key of UNSET_ON_PURPOSE) {
+      assert.ok(!(key in literals), `${key} is meant to default to the worker's own address`);
+      assert.ok(kustomizationText.includes(key), `the ConfigMap names ${key}`);
+    }
+    assert.match(kustomizationText, /left unset on purpose: the agent's pods run in this\s+# cluster/, 'and says why');
+    // The values the code would refuse at start-up or at the first run are valid.
+    assert.doesNotThrow(() => workspaceEgressExcept(literals));
+    for (const key of ['CEDILLE_MOODLE_URL', 'VAULT_ADDR', 'CEDILLE_GCP_KMS_ENDPOINT']) assert.match(literals[key]!, /^https?:\/\/[^/]+/, key);
+    // Each file setting is a file of a volume the worker mounts: the GitOps ConfigMap, the credential Secrets.
+    const pod = byKind('Deployment').find((d) => d.metadata.name === 'worker').spec.template.spec;
+    const fileOf = (key: string) => {
+      const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => literals[key]!.startsWith(`${m.mountPath}/`));
+      assert.ok(mount?.readOnly, `${key}=${literals[key]} is no file of a read-only mount`);
+      return { volume: pod.volumes.find((v: { name: string }) => v.name === mount.name), file: literals[key]!.slice(mount.mountPath.length + 1) };
+    };
+    const gitops = fileOf('CEDILLE_GITOPS_CONFIG');
+    assert.ok(generated(gitops.volume.configMap.name)!.files!.includes(gitops.file), 'the GitOps file is generated into that ConfigMap');
+    assert.doesNotThrow(() => loadGitOpsConfig({ CEDILLE_GITOPS_CONFIG: join(repo, 'infra/k8s', gitops.file) }));
+    for (const key of WORKER_CREDENTIAL_FILES) {
+      const { volume } = fileOf(key);
+      // Optional: without it only the workflows needing it fail, "not configured".
+      assert.ok(volume.secret?.secretName && volume.secret.optional, `${key} comes from an optional Secret`);
+      assert.match(read('infra/k8s/worker.yaml'), new RegExp(`create secret generic ${volume.secret.secretName} `), `worker.yaml says how to create ${volume.secret.secretName}`);
+    }
   });
 
   it('gives the API (on 0.0.0.0, so without dev tokens) OIDC or static tokens from the cedille-api-tokens Secret', () => {

@@ -144,7 +144,8 @@ async function approvedThroughTheApi(app: Started): Promise<void> {
 }
 
 describe('npm start: one signing key for the worker and the API', () => {
-  it('refuses to start when the worker would use another signing key than the API (its notify config has its own)', async () => {
+  // Without the check npm start would come up and never exit: the timeout turns that into a failure.
+  it('refuses to start when the worker would use another signing key than the API (its notify config has its own)', { timeout: 90_000 }, async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'cedille-start-'));
     const notify = join(dataDir, 'notify.json');
     writeFileSync(notify, JSON.stringify({ linkSecret: 'a-notify-link-secret-that-is-not-the-apis-0123' }));
