@@ -17,6 +17,7 @@ import { DefinitionRegistry } from '../workflows/registry/index.ts';
 import type { RunInput } from '../workflows/interpreter/run-input.ts';
 import { machine, median, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
 import { startChildWorker } from './child-worker.ts';
+import { benchSigningKey, ticketed } from './ticket.ts';
 
 const STARTS = Number(process.env.BENCH_API_STARTS ?? 400);
 const CONCURRENCY = Number(process.env.BENCH_API_CONCURRENCY ?? 16);
@@ -92,7 +93,8 @@ export async function apiThroughput(): Promise<BenchResult> {
       { token: approver, subject: 'bench-approver', roles: [], groups: ['sre'] },
     ]));
     const api = await startApiProcess(
-      { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, CEDILLE_TASK_QUEUE: taskQueue, CEDILLE_DATA_DIR: dataDir, CEDILLE_API_TOKENS_FILE: tokensFile, API_RATE_LIMIT_MAX: '1000000' },
+      // The API signs its starts with the key the worker (a child of this process) verifies them with.
+      { TEMPORAL_ADDRESS: server.address, TEMPORAL_NAMESPACE: server.namespace, CEDILLE_TASK_QUEUE: taskQueue, CEDILLE_DATA_DIR: dataDir, CEDILLE_API_TOKENS_FILE: tokensFile, API_RATE_LIMIT_MAX: '1000000', CEDILLE_LINK_SECRET: benchSigningKey() },
       await freePort(),
     );
     const url = api.url;
@@ -112,13 +114,14 @@ export async function apiThroughput(): Promise<BenchResult> {
           req.end(payload);
         });
       const definition = registry.get('bench-start')!;
-      // The same start the API makes (memo and search attributes included), minus HTTP, auth, validation and audit.
-      const raw = (i: number) =>
-        client.workflow
+      // The same start the API makes (memo, search attributes and run ticket included), minus HTTP, auth, validation and audit.
+      const raw = (i: number) => {
+        const workflowId = `raw-${randomUUID()}`;
+        return client.workflow
           .start('interpret', {
             taskQueue,
-            workflowId: `raw-${randomUUID()}`,
-            args: [{ definition, input: { n: i }, initiator: 'bench-operator' } satisfies RunInput],
+            workflowId,
+            args: [ticketed(workflowId, { definition, input: { n: i }, initiator: 'bench-operator' } satisfies RunInput)],
             memo: { initiator: 'bench-operator' },
             typedSearchAttributes: [
               { key: SEARCH_ATTRIBUTE_KEYS.definition, value: definition.name },
@@ -128,6 +131,7 @@ export async function apiThroughput(): Promise<BenchResult> {
             ],
           })
           .then(() => undefined);
+      };
       const viaApi = (i: number) => post('/v1/runs', operator, { definition: 'bench-start', input: { n: i } }).then(() => undefined);
 
       say(`api-throughput: warm-up`);

@@ -21,6 +21,7 @@ import { loadCatalog } from '../activities/catalog.ts';
 import type { ActivityContext } from '../activities/define.ts';
 import type { ActivityOpts } from './workflows/hand-written.ts';
 import { startChildWorker, ProcRssSampler, procStatusBytes } from './child-worker.ts';
+import { ticketed } from './ticket.ts';
 import { cpuMeter, describeCpu, extraDynamicConfig, machine, mb, median, ms, round, RssSampler, say, table, transitions, withTemporal, writeResult, type BenchResult, type CpuSplit } from './common.ts';
 
 const { temporal } = proto;
@@ -132,7 +133,7 @@ export async function fanout10k(): Promise<BenchResult> {
       const def = fanOutDefinition();
       const run = async (id: string, list: number[]) => {
         const t0 = performance.now();
-        const out = (await client.workflow.execute('interpret', { taskQueue, workflowId: id, args: [{ definition: def, input: { items: list } } satisfies RunInput] })) as { fan: FanOutOutput };
+        const out = (await client.workflow.execute('interpret', { taskQueue, workflowId: id, args: [ticketed(id, { definition: def, input: { items: list } } satisfies RunInput)] })) as { fan: FanOutOutput };
         return { ms: performance.now() - t0, out: out.fan };
       };
 

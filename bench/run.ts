@@ -8,6 +8,7 @@ import { fanout10k } from './fanout-10k.ts';
 import { apiThroughput } from './api-throughput.ts';
 import { workspaces } from './workspaces.ts';
 import { backupAgent } from './backup-agent.ts';
+import { ensureBenchSigningKey } from './ticket.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'interpreter-50-steps': interpreter50Steps,
@@ -24,6 +25,9 @@ if (unknown.length) {
   process.exit(2);
 }
 const names = wanted.length ? wanted : Object.keys(BENCHES);
+// The platform signing key of the bench processes (client, workers, API), as test/run.ts does for
+// tests: direct `interpret` starts carry run tickets signed with it (bench/ticket.ts).
+ensureBenchSigningKey();
 
 const t0 = performance.now();
 const summary: BenchResult[] = [];

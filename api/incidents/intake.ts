@@ -18,7 +18,7 @@ import type { ApiServices } from '../services.ts';
 import { sendEventUpdate } from '../../workflows/interpreter/messages.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { checkInput } from '../../workflows/dsl/input.ts';
-import { describeRun, interpretStartOptions, isClosed, refusalOf, WORKER_DEADLINE_MS, type RunInfo } from '../runs/temporal.ts';
+import { describeRun, interpretStartOptions, isClosed, refusalOf, workerDeadlineMs, type RunInfo } from '../runs/temporal.ts';
 import type { IncidentsConfig } from './config.ts';
 import { incidentInputOf, type Alert, type IncidentInput, type Notification } from './normalize.ts';
 import { GroupStateStore, type AlertRecord, type GroupState } from './state.ts';
@@ -141,7 +141,7 @@ export class IncidentIntake {
   async sendEvent(workflowId: string, name: string, payload: unknown): Promise<void> {
     const { client } = this.services;
     try {
-      await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () => client.workflow.getHandle(workflowId).executeUpdate(sendEventUpdate, { args: [{ name, payload }] }));
+      await client.withDeadline(Date.now() + workerDeadlineMs(), () => client.workflow.getHandle(workflowId).executeUpdate(sendEventUpdate, { args: [{ name, payload }] }));
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) throw new IncidentError(409, 'urn:cedille:problem:run-closed', `incident ${workflowId} is closed`);
       const refusal = refusalOf(err);

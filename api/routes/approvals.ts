@@ -21,7 +21,7 @@ import {
   sendRefusal,
   visibilityQuery,
   workerUnavailable,
-  WORKER_DEADLINE_MS,
+  workerDeadlineMs,
 } from '../runs/temporal.ts';
 import { badPageToken, listRunsPage, PageTokenParam } from '../runs/page-token.ts';
 import { mapLimit } from '../map-limit.ts';
@@ -85,7 +85,7 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         const answer: ApprovalAnswer = { stepId: step, decision, token, ...(comment ? { comment } : {}) };
         let receipt: z.infer<typeof ApprovalReceipt>;
         try {
-          receipt = await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () => client.workflow.getHandle(id).executeUpdate(answerApprovalUpdate, { args: [answer] }));
+          receipt = await client.withDeadline(Date.now() + workerDeadlineMs(), () => client.workflow.getHandle(id).executeUpdate(answerApprovalUpdate, { args: [answer] }));
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) return closed((await describeRun(client, id))?.status.name ?? 'closed');
           if (isWorkerTimeout(err)) return workerUnavailable(reply, 'approval');

@@ -27,7 +27,7 @@ import {
   sendRefusal,
   visibilityQuery,
   workerUnavailable,
-  WORKER_DEADLINE_MS,
+  workerDeadlineMs,
 } from '../runs/temporal.ts';
 import { runTimeline } from '../runs/history.ts';
 import { startRunLinks } from '../openapi/links.ts';
@@ -275,7 +275,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         if (isClosed(info)) return closed();
         let result: Record<string, unknown>;
         try {
-          result = await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () => client.workflow.getHandle(id).executeUpdate<Record<string, unknown>, [FanOutRequest]>(update.name, { args: [{ stepId: step }] }));
+          result = await client.withDeadline(Date.now() + workerDeadlineMs(), () => client.workflow.getHandle(id).executeUpdate<Record<string, unknown>, [FanOutRequest]>(update.name, { args: [{ stepId: step }] }));
         } catch (err) {
           if (err instanceof WorkflowNotFoundError) return closed();
           if (isWorkerTimeout(err)) return workerUnavailable(reply, action);

@@ -21,8 +21,14 @@ import { problem } from '../problem.ts';
 import { hasUnsafeChars, RUN_STATUSES, TEMPORAL_STATUSES, type RunSummary } from './schemas.ts';
 import { signRunTicket, type TicketSubject } from '../../trust/run-ticket.ts';
 
-/** How long a call that needs a worker (query, update) may take before the API gives up. */
-export const WORKER_DEADLINE_MS = 10_000;
+/**
+ * How long a call that needs a worker (query, update) may take before the API answers 503:
+ * API_WORKER_DEADLINE_MS, default 10 s.
+ */
+export function workerDeadlineMs(env: NodeJS.ProcessEnv = process.env): number {
+  const ms = Number(env.API_WORKER_DEADLINE_MS);
+  return Number.isSafeInteger(ms) && ms > 0 ? ms : 10_000;
+}
 
 type RunStatus = RunSummary['status'];
 
@@ -116,7 +122,7 @@ export async function describeRun(client: Client, id: string): Promise<RunInfo |
 /** The run's graph (the `graph` query), or the reason it could not be read. */
 export async function runGraph(client: Client, id: string, runId?: string): Promise<{ graph: RunGraph } | { error: string }> {
   try {
-    const graph = await client.withDeadline(Date.now() + WORKER_DEADLINE_MS, () => client.workflow.getHandle(id, runId).query(graphQuery));
+    const graph = await client.withDeadline(Date.now() + workerDeadlineMs(), () => client.workflow.getHandle(id, runId).query(graphQuery));
     return { graph };
   } catch (err) {
     return { error: isGrpcDeadlineError(err) ? 'no worker answered the graph query in time' : (err as Error).message };

@@ -38,6 +38,8 @@ describe('API contract (Schemathesis)', () => {
     st = await ensureSchemathesis();
     // Rate limits would only answer 429 (documented) to a fuzzer sending hundreds of requests.
     env = await apiTestEnv({ env: { API_RATE_LIMIT_MAX: '100000' } });
+    // A worker slowed down by the rest of the suite answers late, not wrongly: no 503 for that here.
+    process.env.API_WORKER_DEADLINE_MS = '120000';
     base = await env.app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(() => env?.close());
@@ -75,6 +77,9 @@ describe('API contract (Schemathesis)', () => {
         `Authorization: Bearer ${env.tokens.admin}`,
         '--checks',
         'all',
+        // Response time is load, not contract: on 2 busy cores it says nothing about the document.
+        '--exclude-checks',
+        'max_response_time',
         '--phases',
         'examples,coverage,fuzzing,stateful',
         '--report',
