@@ -77,9 +77,6 @@ describe('API contract (Schemathesis)', () => {
         `Authorization: Bearer ${env.tokens.admin}`,
         '--checks',
         'all',
-        // Response time is load, not contract: on 2 busy cores it says nothing about the document.
-        '--exclude-checks',
-        'max_response_time',
         '--phases',
         'examples,coverage,fuzzing,stateful',
         '--report',

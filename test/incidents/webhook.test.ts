@@ -253,7 +253,8 @@ describe('Alertmanager webhook: one incident per alert group', () => {
     assert.equal((await deliver(env, 'alertmanager', fixture('resolved.json', key))).json().action, 'duplicate', 'an old resolved changes nothing');
     const resolvedAgain = fixture('resolved.json', key);
     resolvedAgain.alerts = [{ ...again.alerts[0]!, status: 'resolved', endsAt: '2026-11-21T20:30:00Z' }];
-    assert.equal((await deliver(env, 'alertmanager', resolvedAgain)).json().action, 'resolved');
+    const resolvedNext = await deliver(env, 'alertmanager', resolvedAgain);
+    assert.equal(resolvedNext.json().action, 'resolved', resolvedNext.body);
     assert.deepEqual((await deliveredEvents(env, `${id}-1`)).map((e) => e.name), ['alerts', 'resolved']);
   });
 
