@@ -2,47 +2,19 @@
 // cluster in <data dir>/cluster, prints its KUBECONFIG, keeps its state across a restart and leaves no
 // process behind after SIGINT; with KUBECONFIG set it starts none.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { kubeClients } from '../support/cluster.ts';
+import { npmStart as startStack, type StartedStack } from '../support/npm-start.ts';
 
-const repo = join(import.meta.dirname, '..', '..');
 const testServer = process.env.TEMPORAL_ADDRESS!;
 assert.ok(testServer, 'TEMPORAL_ADDRESS comes from test/run.ts: npx tsx test/run.ts test/cluster/start.test.ts');
 
-async function npmStart(args: string[], env: NodeJS.ProcessEnv) {
-  const child = spawn('npm', ['start', '--', ...args], {
-    cwd: repo,
-    env: { ...process.env, TEMPORAL_ADDRESS: testServer, API_PORT: '0', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 120_000;
-  while (!/Approver token .*\n/.test(out)) {
-    if (child.exitCode !== null) assert.fail(`npm start exited with ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) {
-      process.kill(-child.pid!, 'SIGKILL');
-      assert.fail(`no start banner after 120 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    kubernetes: /^ {2}Kubernetes +(.*)$/m.exec(out)?.[1] ?? assert.fail(`no Kubernetes line in:\n${out}`),
-    async interrupt() {
-      process.kill(-child.pid!, 'SIGINT');
-      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 20_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
-  };
+/** `npm start` against the test run's Temporal server (test/support/npm-start.ts). */
+function npmStart(args: string[], env: NodeJS.ProcessEnv): Promise<StartedStack> {
+  return startStack(args, { TEMPORAL_ADDRESS: testServer, API_PORT: '0', ...env });
 }
 
 /** Live processes whose command line mentions `text` (the cluster's components name its data dir). */
@@ -70,12 +42,12 @@ describe('npm start -- --local-cluster', () => {
 
     let app = await npmStart(['--local-cluster'], env);
     try {
-      assert.match(app.kubernetes, new RegExp(`^KUBECONFIG=${kubeconfig} +\\(local cluster https://127\\.0\\.0\\.1:\\d+`));
+      assert.match(app.line('Kubernetes'), new RegExp(`^KUBECONFIG=${kubeconfig} +\\(local cluster https://127\\.0\\.0\\.1:\\d+`));
       const { core } = kubeClients(kubeconfig);
       assert.equal((await core.listNode()).items.length, 3);
       await core.createNamespace({ body: { metadata: { name: 'kept-across-restarts' } } });
     } finally {
-      assert.equal(await app.interrupt(), 0);
+      assert.equal((await app.interrupt(20_000)).code, 0);
     }
     assert.deepEqual(await processesMentioning(dataDir), []);
 
@@ -84,7 +56,7 @@ describe('npm start -- --local-cluster', () => {
       const ns = await kubeClients(kubeconfig).core.readNamespace({ name: 'kept-across-restarts' });
       assert.equal(ns.status?.phase, 'Active');
     } finally {
-      assert.equal(await app.interrupt(), 0);
+      assert.equal((await app.interrupt(20_000)).code, 0);
     }
     assert.deepEqual(await processesMentioning(dataDir), []);
   });
@@ -94,10 +66,10 @@ describe('npm start -- --local-cluster', () => {
     const given = process.env.KUBECONFIG!;
     const app = await npmStart(['--local-cluster'], { CEDILLE_DATA_DIR: dataDir, KUBECONFIG: given });
     try {
-      assert.match(app.kubernetes, new RegExp(`^KUBECONFIG=${given} +\\(not managed here\\)`));
+      assert.match(app.line('Kubernetes'), new RegExp(`^KUBECONFIG=${given} +\\(not managed here\\)`));
       assert.ok(!existsSync(join(dataDir, 'cluster')));
     } finally {
-      assert.equal(await app.interrupt(), 0);
+      assert.equal((await app.interrupt(20_000)).code, 0);
     }
   });
 });

@@ -17,6 +17,9 @@ import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
 import { discordReceiver, smtpCapture, type DiscordReceiver, type SmtpCapture } from '../notify/_servers.ts';
 import { notifyConfigFile } from '../notify/_config.ts';
 import { runFailure } from '../activities/_support.ts';
+import { loadCatalog } from '../../activities/catalog.ts';
+import { loadDefinitions } from '../../worker/definitions.ts';
+import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { useClubsConfig } from './_clubs.ts';
 
 const ns = await testNamespace('incident-wf');
@@ -39,10 +42,12 @@ const wiki: TestRemote = await seedRemote({ files: { 'README.md': '# Wiki\n' } }
 process.env.CEDILLE_INCIDENTS_WIKI = wiki.path;
 process.env.CEDILLE_GIT_WORKDIR = scratchDir('workdir');
 let env: TemporalTestEnv;
+let incident: CompiledDefinition;
 
 before(async () => {
   env = await temporalTestEnv();
-  await env.startWorker(); // the built-in definitions: `incident` by its workflow type
+  incident = (await loadDefinitions(await loadCatalog())).get('incident')!;
+  await env.startWorker(); // the built-in definitions
 });
 
 after(async () => {
@@ -61,13 +66,9 @@ const alert = (fingerprint: string, namespace: string, labels: Record<string, st
   startsAt: iso(60_000),
 });
 
+/** Starts an incident as the API's intake does: a run ticket naming the webhook's identity. */
 function start(input: Record<string, unknown>): Promise<WorkflowHandle> {
-  return env.client.workflow.start('incident', {
-    taskQueue: env.taskQueue,
-    workflowId: `incident-${randomUUID().slice(0, 20)}`,
-    args: [input],
-    memo: { initiator: 'alertmanager' },
-  });
+  return env.start(incident, input, { initiator: 'alertmanager', workflowId: `incident-${randomUUID().slice(0, 20)}` });
 }
 
 /** eventually(), and on timeout the run's graph (statuses and errors) in the message. */

@@ -10,47 +10,21 @@ import { describe, it } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
 import { dataConverterFromEnv } from '../../codec/index.ts';
 import { eventually } from '../support/temporal.ts';
+import { npmStart as startStack, type StartedStack } from '../support/npm-start.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 const testServer = process.env.TEMPORAL_ADDRESS!;
 assert.ok(testServer, 'TEMPORAL_ADDRESS comes from test/run.ts: npx tsx test/run.ts test/infra/start.test.ts');
 
-interface Started {
-  pid: number;
-  banner: string;
-  field(label: string): string;
-  /** Sends SIGINT to the whole process group and resolves to the exit code. */
-  interrupt(): Promise<number | null>;
-}
-
-async function npmStart(env: NodeJS.ProcessEnv): Promise<Started> {
-  const child = spawn('npm', ['start'], { cwd: repo, env: { ...process.env, ...env }, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-
-  const deadline = Date.now() + 120_000;
-  while (!/Approver token .*\n/.test(stdout)) {
-    if (child.exitCode !== null) assert.fail(`npm start exited with ${child.exitCode}:\n${stdout}\n${stderr}`);
-    if (Date.now() > deadline) {
-      process.kill(-child.pid!, 'SIGKILL');
-      assert.fail(`no start banner after 120 s:\n${stdout}\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+/** `npm start` (test/support/npm-start.ts); `stop()` resolves to the exit code, asserting it stopped within 10 s. */
+async function npmStart(env: NodeJS.ProcessEnv): Promise<StartedStack & { banner: string; stop(): Promise<number | null> }> {
+  const app = await startStack([], env);
   return {
-    pid: child.pid!,
-    banner: stdout,
-    field: (label) => new RegExp(`^  ${label} {2,}(\\S+)`, 'm').exec(stdout)?.[1] ?? assert.fail(`no "${label}" in:\n${stdout}`),
-    async interrupt() {
-      const sent = Date.now();
-      process.kill(-child.pid!, 'SIGINT');
-      const timeout = setTimeout(() => process.kill(-child.pid!, 'SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timeout);
-      assert.ok(Date.now() - sent < 10_000, `took ${Date.now() - sent} ms to stop:\n${stderr}`);
+    ...app,
+    banner: app.output(),
+    async stop() {
+      const { code, tookMs } = await app.interrupt();
+      assert.ok(tookMs < 10_000, `took ${tookMs} ms to stop:\n${app.output()}`);
       return code;
     },
   };
@@ -94,7 +68,7 @@ describe('npm start against an existing Temporal (TEMPORAL_ADDRESS)', () => {
       assert.equal(health.status, 200);
       assert.equal((await fetch(`${api}/readyz`)).status, 200);
     } finally {
-      assert.equal(await app.interrupt(), 0);
+      assert.equal(await app.stop(), 0);
     }
     assert.deepEqual(await leftovers((pgrp) => pgrp === app.pid), []);
   });
@@ -111,7 +85,7 @@ interface RunBody {
  * through the API (an assertion signed with it) completes: the embedded worker verifies both with the
  * same key, the data dir's link-secret. A worker with another key refuses the run before its first step.
  */
-async function approvedThroughTheApi(app: Started): Promise<void> {
+async function approvedThroughTheApi(app: StartedStack): Promise<void> {
   const api = app.field('API');
   const call = async (token: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${api}${path}`, {
@@ -197,7 +171,7 @@ describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
       }
       await approvedThroughTheApi(app);
     } finally {
-      assert.equal(await app.interrupt(), 0);
+      assert.equal(await app.stop(), 0);
     }
     assert.deepEqual(await leftovers(ownServer), []);
     const tokens = readFileSync(join(dataDir, 'dev-tokens.json'), 'utf8');
@@ -213,7 +187,7 @@ describe('npm start embedded (no TEMPORAL_ADDRESS)', () => {
         await connection.close();
       }
     } finally {
-      assert.equal(await app.interrupt(), 0);
+      assert.equal(await app.stop(), 0);
     }
     assert.deepEqual(await leftovers(ownServer), []);
   });
