@@ -2,17 +2,21 @@
 // workflow on a real Temporal server and worker: an Alertmanager webhook opens the incident (resent),
 // an operator adds a note, the resolved notification resolves it, the owner submits the report, an
 // SRE approves it through the approvals route, and the report lands in the wiki (a real bare git
-// repository). Notifications go to the worker log (no CEDILLE_NOTIFY_CONFIG).
+// repository). Notifications go to the worker log (no CEDILLE_NOTIFY_CONFIG). A webhook incident's
+// kind, which only the workflow's classification knows, shows in the list and show answers and in
+// `cedille incidents list` (the CLI as a child process against this API, listening on loopback).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eventually } from '../support/temporal.ts';
+import { runCli, show } from '../cli/_support.ts';
 import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
 import { builtinIncident, deliver, fixture, incidentIdOf, intakeEnv, uniqueGroupKey, type IntakeEnv } from './_intake-support.ts';
 
 let env: IntakeEnv;
 let wiki: TestRemote;
+let url: string;
 before(async () => {
   if (!builtinIncident()) return;
   wiki = await seedRemote({ files: { 'README.md': '# Wiki\n' } });
@@ -23,6 +27,8 @@ before(async () => {
   writeFileSync(clubs, 'clubs:\n  - { id: capra, name: Capra, namespaces: [club-capra] }\nadmins: [sre]\ndefaults: { owner: ada-sre }\n');
   process.env.CEDILLE_CLUBS_CONFIG = clubs;
   env = await intakeEnv();
+  await env.app.listen({ host: '127.0.0.1', port: 0 });
+  url = `http://127.0.0.1:${(env.app.server.address() as { port: number }).port}`;
 });
 after(() => env?.close());
 
@@ -80,5 +86,37 @@ describe('incident through the API, end to end', { skip: !builtinIncident() && '
       audit.json().entries.map((e: { action: string }) => e.action).reverse(),
       ['incident.webhook', 'incident.webhook', 'incident.note', 'incident.webhook', 'incident.webhook', 'incident.report', 'approval.approve'],
     );
+  });
+
+  it('a webhook incident shows the kind its run classified, in the list and show answers and the CLI list', { timeout: 60_000 }, async () => {
+    const availabilityKey = uniqueGroupKey('kind-availability');
+    const securityKey = uniqueGroupKey('kind-security');
+    const expected: Record<string, string> = { [incidentIdOf(availabilityKey)]: 'availability', [incidentIdOf(securityKey)]: 'security' };
+    // Intake never sets a webhook incident's kind: a `category` label of security makes classify say so.
+    const labelled = fixture('firing-two-alerts.json', securityKey);
+    const withCategory = (labels: unknown) => ({ ...(labels as Record<string, string>), category: 'security' });
+    const securityBody = { ...labelled, commonLabels: withCategory(labelled.commonLabels), alerts: labelled.alerts.map((a) => ({ ...a, labels: withCategory(a.labels) })) };
+    assert.equal((await deliver(env, 'alertmanager', fixture('firing-two-alerts.json', availabilityKey))).json().action, 'opened');
+    assert.equal((await deliver(env, 'alertmanager', securityBody)).json().action, 'opened');
+
+    for (const [id, kind] of Object.entries(expected)) {
+      const shown = await eventually(async () => {
+        const res = await env.as('sre', { method: 'GET', url: `/v1/incidents/${id}` });
+        const classified = (res.json().graph?.nodes as { id: string; status: string }[] | undefined)?.some((n) => n.id === 'classify' && n.status === 'completed');
+        return classified ? (res.json() as { incident: { kind?: string } }) : undefined;
+      }, 30_000, `${id} classified`);
+      assert.equal(shown.incident.kind, kind, `show ${id}`);
+    }
+
+    const listed = await eventually(async () => {
+      const res = await env.as('sre', { method: 'GET', url: '/v1/incidents?pageSize=200' });
+      const found = (res.json().incidents as { id: string; kind?: string }[]).filter((i) => i.id in expected);
+      return found.length === 2 ? found : undefined;
+    }, 20_000, 'both incidents listed');
+    assert.deepEqual(Object.fromEntries(listed.map((i) => [i.id, i.kind])), expected);
+
+    const cli = await runCli(['incidents', 'list', '-n', '200'], { XDG_CONFIG_HOME: scratchDir('cli-config'), CEDILLE_API_URL: url, CEDILLE_TOKEN: env.tokens.sre });
+    assert.equal(cli.code, 0, show(cli));
+    for (const [id, kind] of Object.entries(expected)) assert.match(cli.stdout, new RegExp(`^${id}\\s.*\\s${kind}$`, 'm'), cli.stdout);
   });
 });
