@@ -88,16 +88,15 @@ describe('activity steps', { concurrency: true }, () => {
 
   it('fails an attempt that runs past startToClose (single attempt)', async () => {
     const def = await fixture('activity-timeout');
-    const started = Date.now();
     const h = await t.env.start(def, { ms: 4_000 });
     const f = await runFailure(h);
-    assert.ok(Date.now() - started < 3_500, `took ${Date.now() - started} ms: the timeout did not cut the attempt short`);
     assert.match(f.text, /timed? ?out|timeout/i);
     assert.ok(f.chain.some((c) => c.name === 'TimeoutFailure'), `chain: ${JSON.stringify(f.chain)}`);
     const g = await t.env.graph(h);
     assert.equal(node(g, 'slow').status, 'failed');
     assert.match(node(g, 'slow').error ?? '', /timeout|timed out/i);
     const [slow] = await activities(h);
+    // Timed out (the 1 s startToClose), not completed after its 4 s sleep: no wall clock involved.
     assert.equal(slow?.closed?.how, 'timedOut');
     await assertSearchAttributes(h, def, 'failed');
   });

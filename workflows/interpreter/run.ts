@@ -22,7 +22,7 @@ import { Inbox } from './inbox.ts';
 import { registerHandlers } from './handlers.ts';
 import { childLists } from './graph.ts';
 import type { RunInput, ResumeState } from './run-input.ts';
-import { admitRun } from './trust.ts';
+import { admitRun, PENDING_TRUST } from './trust.ts';
 import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
 import type { FanOutOutput } from './steps/for-each.ts';
 
@@ -51,35 +51,13 @@ export async function interpret(run: RunInput): Promise<unknown> {
   const def = run.definition;
   const info = workflowInfo();
   const resume = run.resume;
-  // Before anything else: may this run act at all, and who started it (./trust.ts)? A refused run
-  // is listed as failed, without the initiator its client claimed.
-  const trust = await admitRun(run).catch((err: unknown) => {
-    upsertSearchAttributes([{ key: keys.status, value: 'failed' }, { key: keys.initiator, value: null }]);
-    throw err;
-  });
-  const initiator = trust.initiator;
-  const attributes = (status: 'running' | 'failed') => [
-    { key: keys.definition, value: def.name },
-    { key: keys.hash, value: def.hash },
-    { key: keys.status, value: status },
-    // An unverified start clears whatever initiator its client claimed in the start's attributes.
-    ...(initiator ? [{ key: keys.initiator, value: initiator }] : trust.via === 'legacy' ? [] : [{ key: keys.initiator, value: null }]),
-  ];
-  let inputs: unknown;
-  try {
-    inputs = resume ? resume.inputs : validateInputs(def, run.input);
-  } catch (err) {
-    // A run refused for its input is still listed (failed) under its definition. A new command
-    // on this path only, hence the patch (histories from before it have none).
-    if (patched('search-attributes-on-invalid-input')) upsertSearchAttributes(attributes('failed'));
-    throw err;
-  }
+  // Handlers first: an update sent right after the start must find its handler, even while the
+  // run is being admitted (no step runs, no approval exists, before that).
   const ix = new Interpreter(
     {
       definition: def,
-      inputs,
-      ...(initiator ? { initiator } : {}),
-      trust,
+      inputs: resume?.inputs,
+      trust: PENDING_TRUST,
       ...(run.options?.batchEventLimit ? { batchEventLimit: run.options.batchEventLimit } : {}),
       workflow: {
         id: info.workflowId,
@@ -87,7 +65,6 @@ export async function interpret(run: RunInput): Promise<unknown> {
         type: info.workflowType,
         definition: def.name,
         hash: def.hash,
-        ...(initiator ? { initiator } : {}),
         startTime: resume?.startTime ?? nowIso(),
       },
     },
@@ -96,6 +73,32 @@ export async function interpret(run: RunInput): Promise<unknown> {
     Inbox.from(resume?.inbox, resume?.events),
   );
   registerHandlers(ix);
+
+  // May this run act at all, and who started it (./trust.ts)? A refused run is listed as failed,
+  // without the initiator its client claimed.
+  const trust = await admitRun(run).catch((err: unknown) => {
+    upsertSearchAttributes([{ key: keys.status, value: 'failed' }, { key: keys.initiator, value: null }]);
+    throw err;
+  });
+  const initiator = trust.initiator;
+  ix.run.trust = trust;
+  if (initiator) ix.run.initiator = ix.run.workflow.initiator = initiator;
+  const attributes = (status: 'running' | 'failed') => [
+    { key: keys.definition, value: def.name },
+    { key: keys.hash, value: def.hash },
+    { key: keys.status, value: status },
+    // An unverified start clears whatever initiator its client claimed in the start's attributes.
+    ...(initiator ? [{ key: keys.initiator, value: initiator }] : trust.via === 'legacy' ? [] : [{ key: keys.initiator, value: null }]),
+  ];
+  try {
+    if (!resume) ix.run.inputs = validateInputs(def, run.input);
+  } catch (err) {
+    // A run refused for its input is still listed (failed) under its definition. A new command
+    // on this path only, hence the patch (histories from before it have none).
+    if (patched('search-attributes-on-invalid-input')) upsertSearchAttributes(attributes('failed'));
+    throw err;
+  }
+  const inputs = ix.run.inputs;
   if (!resume) upsertSearchAttributes(attributes('running'));
 
   const frame: Frame = topFrame();

@@ -15,10 +15,13 @@ export interface AdmitRequest {
 }
 
 export type Admission =
-  | { admitted: true; via: 'ticket' | 'registered' | 'parent' | 'legacy'; initiator?: string; excluded: string[] }
+  | { admitted: true; via: 'ticket' | 'registered' | 'parent' | 'legacy' | 'pending'; initiator?: string; excluded: string[] }
   | { admitted: false; reason: string };
 
 export type RunTrust = Extract<Admission, { admitted: true }>;
+
+/** The trust of a run until its admission is back: nothing has run, nobody is trusted yet. */
+export const PENDING_TRUST: RunTrust = { admitted: true, via: 'pending', excluded: [] };
 
 export interface VerifyApprovalRequest {
   token: string;
