@@ -17,8 +17,10 @@ export function openToken(domain: string, token: string, key: string | undefined
   const match = typeof token === 'string' ? /^([A-Za-z0-9_-]{8,16384})\.([A-Za-z0-9_-]{43})$/.exec(token) : null;
   if (!match || !key) return { ok: false, reason: 'malformed' };
   const [, payloadPart, sigPart] = match as unknown as [string, string, string];
-  const given = Buffer.from(sigPart, 'base64url');
-  const expected = mac(key, domain, payloadPart);
+  // Compared as canonical text: base64url's last character carries 2 padding bits, so comparing
+  // decoded bytes would accept four spellings of one signature (a "changed" token still verifying).
+  const given = Buffer.from(sigPart, 'utf8');
+  const expected = Buffer.from(mac(key, domain, payloadPart).toString('base64url'), 'utf8');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature' };
   try {
     return { ok: true, claims: JSON.parse(Buffer.from(payloadPart, 'base64url').toString('utf8')) };
