@@ -123,7 +123,7 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
     async (req, reply) => {
       const who = caller(req);
       const mine = new Set(who.groups);
-      const page = await listRunsPage(client, services.config.linkSecret, visibilityQuery({ status: 'waiting' }), req.query.pageSize, req.query.nextPageToken);
+      const page = await listRunsPage(client, services.config.linkSecret, visibilityQuery({ status: 'waiting', taskQueue: services.config.temporal.taskQueue }), req.query.pageSize, req.query.nextPageToken);
       if ('refused' in page) return badPageToken(reply, page.refused);
       const candidates = page.runs.map(runSummary).filter((r) => r.initiator !== who.subject);
       const found = await mapLimit(candidates, QUERY_CONCURRENCY, async (run) => {

@@ -145,6 +145,8 @@ export interface RunFilter {
   temporalStatus?: string;
   since?: string;
   until?: string;
+  /** Only runs of this deployment's task queue (the worker that answers their queries). */
+  taskQueue?: string;
 }
 
 const EXECUTION_STATUS: Record<string, string> = {
@@ -166,6 +168,7 @@ export function visibilityQuery(f: RunFilter): string {
   if (f.temporalStatus) clauses.push(`ExecutionStatus = ${literal(EXECUTION_STATUS[f.temporalStatus] ?? f.temporalStatus)}`);
   if (f.since) clauses.push(`StartTime >= ${literal(new Date(f.since).toISOString())}`);
   if (f.until) clauses.push(`StartTime <= ${literal(new Date(f.until).toISOString())}`);
+  if (f.taskQueue) clauses.push(`TaskQueue = ${literal(f.taskQueue)}`);
   return clauses.join(' AND ');
 }
 
