@@ -31,7 +31,7 @@ const Claims = z.strictObject({
 });
 export type RunTicketClaims = z.infer<typeof Claims>;
 
-export function contentHash(value: unknown): string {
+function contentHash(value: unknown): string {
   return sha256Hex(canonicalJson(value ?? null));
 }
 
@@ -61,11 +61,18 @@ export function signRunTicket(t: TicketSubject, key: string, nowMs = Date.now())
   return signToken(DOMAIN, claims, key);
 }
 
+/** The claims of a ticket this key signed (whatever run it is for), or why there are none. */
+function openClaims(ticket: string, key: string | undefined): { claims: RunTicketClaims } | { refused: string } {
+  const opened = openToken(DOMAIN, ticket, key);
+  if (!opened.ok && opened.reason === 'bad-signature') return { refused: 'the run ticket is not signed by this platform' };
+  const parsed = opened.ok ? Claims.safeParse(opened.claims) : undefined;
+  return parsed?.success ? { claims: parsed.data } : { refused: 'the run ticket is malformed' };
+}
+
 /** The claims of a ticket this key signed (whatever run it is for), or undefined. */
 export function readRunTicket(ticket: string, key: string | undefined): RunTicketClaims | undefined {
-  const opened = openToken(DOMAIN, ticket, key);
-  const parsed = opened.ok ? Claims.safeParse(opened.claims) : undefined;
-  return parsed?.success ? parsed.data : undefined;
+  const opened = openClaims(ticket, key);
+  return 'claims' in opened ? opened.claims : undefined;
 }
 
 /** Scheduled runs are named `<action workflow id>-<RFC 3339 time>` by Temporal. */
@@ -75,14 +82,11 @@ export type TicketCheck = { ok: true; initiator: string; excluded: string[] } | 
 
 /** Verifies a ticket against the run it arrived with. Reasons name what did not match, never a secret. */
 export function checkRunTicket(ticket: string, run: { workflowId: string; definition: unknown; input: unknown; startedAtMs: number }, key: string | undefined): TicketCheck {
-  const opened = openToken(DOMAIN, ticket, key);
-  if (!opened.ok) return { ok: false, reason: opened.reason === 'bad-signature' ? 'the run ticket is not signed by this platform' : 'the run ticket is malformed' };
-  const parsed = Claims.safeParse(opened.claims);
-  if (!parsed.success) return { ok: false, reason: 'the run ticket is malformed' };
-  const c = parsed.data;
-  const idMatches = c.w.startsWith('prefix:')
-    ? run.workflowId.startsWith(`${c.w.slice('prefix:'.length)}`) && SCHEDULED_SUFFIX.test(run.workflowId.slice(c.w.length - 'prefix:'.length))
-    : c.w === run.workflowId;
+  const opened = openClaims(ticket, key);
+  if ('refused' in opened) return { ok: false, reason: opened.refused };
+  const c = opened.claims;
+  const prefix = c.w.startsWith('prefix:') ? c.w.slice('prefix:'.length) : undefined;
+  const idMatches = prefix !== undefined ? run.workflowId.startsWith(prefix) && SCHEDULED_SUFFIX.test(run.workflowId.slice(prefix.length)) : c.w === run.workflowId;
   if (!idMatches) return { ok: false, reason: `the run ticket was issued for another run (${c.w})` };
   if (c.e !== undefined && run.startedAtMs > c.e * 1000) return { ok: false, reason: `the run ticket expired at ${new Date(c.e * 1000).toISOString()}, before this run started` };
   if (c.d !== contentHash(run.definition)) return { ok: false, reason: 'the definition differs from the one the run ticket was issued for' };
