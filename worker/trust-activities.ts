@@ -8,30 +8,22 @@
 //  - an approval answer counts only with a valid approval token (api/links/token.ts) bound to the
 //    run, the step and the approver, whose identity and groups come from the token alone.
 import type { CompiledDefinition } from '../workflows/dsl/compiled.ts';
-import { canonicalJson, sha256Hex } from '../workflows/compiler/hash.ts';
+import { contentHash } from '../workflows/compiler/hash.ts';
 import { checkRunTicket } from '../trust/run-ticket.ts';
 import { signingKeyFromEnv } from '../trust/signing-key.ts';
 import { verifyLink } from '../api/links/token.ts';
 import { loadNotifyConfig } from '../activities/notify/config.ts';
 import type { Admission, AdmitRequest, ApprovalTokenCheck, VerifyApprovalRequest } from '../workflows/interpreter/trust.ts';
+import type { DefinitionLookup } from './internal-activities.ts';
 
-export interface HashLookup {
-  getByHash(hash: string): CompiledDefinition | undefined;
-}
-
-/** Content hash as the compiler computes it (everything but hash, dependencies and source file). */
-function recomputedHash(def: Omit<CompiledDefinition, 'dependencies'>): string {
-  const { hash: _hash, source: _source, ...rest } = def as CompiledDefinition & { source?: string };
-  const { dependencies: _dependencies, ...unhashed } = rest as Partial<CompiledDefinition>;
-  return sha256Hex(canonicalJson(unhashed));
-}
+type HashLookup = Pick<DefinitionLookup, 'getByHash'>;
 
 /** Why `def` is not a definition this worker's registry holds, or undefined when it is (dependencies included). */
-function unregistered(def: CompiledDefinition, registry: HashLookup): string | undefined {
+async function unregistered(def: CompiledDefinition, registry: HashLookup): Promise<string | undefined> {
   const all: [string, Omit<CompiledDefinition, 'dependencies'>][] = [[def.name, def], ...Object.entries(def.dependencies ?? {})];
   for (const [name, d] of all) {
-    if (recomputedHash(d) !== d.hash) return `definition '${name}' does not match its content hash`;
-    if (!registry.getByHash(d.hash)) return `definition '${name}' (${d.hash.slice(0, 12)}) is not registered on this platform`;
+    if (contentHash(d) !== d.hash) return `definition '${name}' does not match its content hash`;
+    if (!(await registry.getByHash(d.hash))) return `definition '${name}' (${d.hash.slice(0, 12)}) is not registered on this platform`;
   }
   return undefined;
 }
@@ -49,7 +41,7 @@ export function trustActivities(registry: HashLookup, signingKey: () => string |
         if (!checked.ok) return { admitted: false, reason: checked.reason };
         return { admitted: true, via: 'ticket', initiator: checked.initiator, excluded: checked.excluded };
       }
-      const why = unregistered(req.definition, registry);
+      const why = await unregistered(req.definition, registry);
       if (why) return { admitted: false, reason: `${why}, and the start carries no run ticket of the API` };
       return { admitted: true, via: 'registered', excluded: [] };
     },

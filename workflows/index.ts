@@ -9,6 +9,7 @@ import type { CompiledDefinition } from './dsl/compiled.ts';
 import { interpret } from './interpreter/run.ts';
 import type { RunInput } from './interpreter/run-input.ts';
 import type { ResolveDefinition } from '../worker/internal-activities.ts';
+import { askForPatchesAtStart, PATCH } from './interpreter/patches.ts';
 
 export { interpret } from './interpreter/run.ts';
 export { forEachBatch } from './interpreter/batch.ts';
@@ -24,6 +25,7 @@ function isContinuedRun(input: unknown): input is RunInput {
 }
 
 export default async function namedDefinition(input?: unknown): Promise<unknown> {
+  askForPatchesAtStart();
   if (isContinuedRun(input)) return interpret(input);
   const info = workflowInfo();
   // The local activity's result is recorded in history: the run stays pinned to the definition it
@@ -32,6 +34,6 @@ export default async function namedDefinition(input?: unknown): Promise<unknown>
   if (!definition) throw ApplicationFailure.nonRetryable(`no definition has workflowType '${info.workflowType}'`, 'UnknownWorkflowType');
   // A memo is whatever the starting client wrote: runs recorded before admission trusted it; now the
   // interpreter admits the run (a registered definition) and its initiator stays unverified.
-  const memoInitiator = typeof info.memo?.initiator === 'string' && !patched('named-runs-ignore-memo-initiator') ? info.memo.initiator : undefined;
+  const memoInitiator = typeof info.memo?.initiator === 'string' && !patched(PATCH.namedRunsIgnoreMemoInitiator) ? info.memo.initiator : undefined;
   return interpret({ definition, input: input ?? {}, ...(memoInitiator ? { initiator: memoInitiator } : {}) });
 }

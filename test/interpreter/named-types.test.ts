@@ -69,9 +69,6 @@ describe('pinning', () => {
   before(async () => {
     registry = await DefinitionRegistry.load({ catalog: await loadCatalog() });
     env = await temporalTestEnv();
-    // No workflow cache: every workflow task replays the history, so the pinned version must come
-    // from what the run recorded at start, not from worker memory.
-    await env.startWorker({ registry, tuning: { maxCachedWorkflows: 0 } });
   });
   after(async () => {
     await env?.close();
@@ -80,9 +77,14 @@ describe('pinning', () => {
   it('keeps a waiting run on the version it started with when a new version is registered', async () => {
     const v1 = registry.register(fixtureText('pinning-v1'), { file: 'pinning-v1.yaml' });
     assert.ok(v1.ok, JSON.stringify(!v1.ok && v1.errors));
+    const firstWorker = await env.startWorker({ registry });
     const first = await startNamed(env, 'pinningDemo', {});
     await graphWhen(env, first, (g) => node(g, 'hold').status === 'waiting', 'the v1 run to wait');
     assert.equal((await searchAttributes(first)).hash, v1.definition.hash);
+    // A new worker process knows nothing of the run: it replays the history, so the pinned version
+    // must come from what the run recorded at start, not from worker memory.
+    await firstWorker.stop();
+    await env.startWorker({ registry });
 
     const v2 = registry.register(fixtureText('pinning-v2'), { file: 'pinning-v2.yaml' });
     assert.ok(v2.ok, JSON.stringify(!v2.ok && v2.errors));

@@ -42,8 +42,19 @@ async function executions(client: Client, workflowId: string, firstRunId: string
   return out;
 }
 
-async function run(client: Client, scenario: Scenario): Promise<RunHistory[]> {
-  const workflowId = `replay-${scenario.name}`;
+/** Runs a scenario until its history shows what `check` asks for (a timing-dependent shape). */
+async function record(client: Client, scenario: Scenario): Promise<RunHistory[]> {
+  const attempts = scenario.check ? 30 : 1;
+  let missing = '';
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    const runs = await run(client, scenario, attempt === 1 ? `replay-${scenario.name}` : `replay-${scenario.name}-${attempt}`);
+    missing = scenario.check?.(runs[0]!.history) ?? '';
+    if (!missing) return runs;
+  }
+  throw new Error(`${scenario.name}: ${missing} (${attempts} runs)`);
+}
+
+async function run(client: Client, scenario: Scenario, workflowId: string): Promise<RunHistory[]> {
   const unsigned: RunInput = {
     definition: scenario.definition,
     ...(scenario.input !== undefined ? { input: scenario.input } : {}),
@@ -107,7 +118,7 @@ async function main(): Promise<void> {
     await worker.runUntil(async () => {
       mkdirSync(HISTORIES_DIR, { recursive: true });
       for (const scenario of todo) {
-        const histories = await run(client, scenario);
+        const histories = await record(client, scenario);
         for (const f of filesOf(scenario.name)) rmSync(join(HISTORIES_DIR, f));
         histories.forEach((h, i) => {
           const file = join(HISTORIES_DIR, i === 0 ? `${scenario.name}.json` : `${scenario.name}.${i}.json`);

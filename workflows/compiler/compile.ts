@@ -9,7 +9,7 @@ import { resolveCalls, type DefinitionResolver } from './calls.ts';
 import { buildEnvironment, declaredInputs } from './environment.ts';
 import { sortErrors, type CompileError } from './errors.ts';
 import { ExpressionChecker, type Site } from './expressions.ts';
-import { canonicalJson, sha256Hex } from './hash.ts';
+import { contentHash } from './hash.ts';
 import { normalize } from './normalize.ts';
 import { formatPath } from './paths.ts';
 import { checkRules, forEachVariableProblem, type RuleOptions } from './rules.ts';
@@ -95,7 +95,7 @@ function compile(text: string, file: string, opts: CompileOptions): CompileResul
   const unhashed = normalize(def);
   const definition: CompiledDefinition = {
     ...unhashed,
-    hash: sha256Hex(canonicalJson(unhashed)),
+    hash: contentHash(unhashed),
     dependencies: calls.dependencies,
     ...(opts.file ? { source: opts.file } : {}),
   };

@@ -16,3 +16,9 @@ export function canonicalJson(value: unknown): string {
 export function sha256Hex(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/** The content hash of a compiled definition: everything but its hash, dependencies and source file. */
+export function contentHash(definition: object): string {
+  const { hash: _hash, dependencies: _dependencies, source: _source, ...hashed } = definition as Record<string, unknown>;
+  return sha256Hex(canonicalJson(hashed));
+}

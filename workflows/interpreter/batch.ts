@@ -10,6 +10,7 @@ import { Interpreter } from './interpreter.ts';
 import { graphQuery } from './messages.ts';
 import { BATCH_EVENT_LIMIT, runInline, type ItemResult } from './steps/for-each.ts';
 import { childTrust, type RunTrust } from './trust.ts';
+import { askForPatchesAtStart } from './patches.ts';
 
 /** Only an interpreter run (or this batch continuing) starts a batch: a client's start is refused. */
 function batchTrust(input: BatchInput): RunTrust {
@@ -37,6 +38,7 @@ export interface BatchInput {
 }
 
 export async function forEachBatch(input: BatchInput): Promise<ItemResult[]> {
+  askForPatchesAtStart();
   const { step } = input;
   const trust = batchTrust(input);
   const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}), trust, ...(input.eventLimit ? { batchEventLimit: input.eventLimit } : {}) }, [], false);

@@ -17,9 +17,7 @@ import { childLists } from './graph.ts';
 import { payloadProblem } from './steps/timing.ts';
 import type { ApprovalState, VerifiedAnswer } from './steps/approval.ts';
 import { claimedApprover, verifyApprovalToken } from './trust.ts';
-
-/** Answers carry a signed token verified by the worker; recorded runs from before replay as they ran. */
-const SIGNED_APPROVALS = 'signed-approvals';
+import { PATCH } from './patches.ts';
 
 function refusal(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message, nonRetryable: true });
@@ -51,7 +49,7 @@ export function registerHandlers(ix: Interpreter): void {
   const approval = (answer: ApprovalAnswer) =>
     ix.approvals.get(answer?.stepId) ?? refuse(RefusalType.UnknownStep, `no approval '${answer?.stepId}' is waiting in this run`);
   setHandler(answerApprovalUpdate, async (answer) => {
-    if (!patched(SIGNED_APPROVALS)) return approval(answer).apply(answer as VerifiedAnswer, 'update');
+    if (!patched(PATCH.signedApprovals)) return approval(answer).apply(answer as VerifiedAnswer, 'update');
     return applyVerified(answer, 'update');
   }, {
     validator: (answer) => {
@@ -66,7 +64,7 @@ export function registerHandlers(ix: Interpreter): void {
     },
   });
   setHandler(approvalSignal, async (answer) => {
-    if (!patched(SIGNED_APPROVALS)) {
+    if (!patched(PATCH.signedApprovals)) {
       const state = ix.approvals.get(answer?.stepId);
       if (!state) return; // nothing waiting: a late or misdirected signal changes nothing
       try {

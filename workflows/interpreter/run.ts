@@ -23,6 +23,7 @@ import { registerHandlers } from './handlers.ts';
 import { childLists } from './graph.ts';
 import type { RunInput, ResumeState } from './run-input.ts';
 import { admitRun, PENDING_TRUST } from './trust.ts';
+import { askForPatchesAtStart, PATCH } from './patches.ts';
 import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
 import type { FanOutOutput } from './steps/for-each.ts';
 
@@ -48,6 +49,7 @@ function findStep(steps: CompiledStep[], id: string): CompiledStep | undefined {
 }
 
 export async function interpret(run: RunInput): Promise<unknown> {
+  askForPatchesAtStart();
   const def = run.definition;
   const info = workflowInfo();
   const resume = run.resume;
@@ -95,7 +97,7 @@ export async function interpret(run: RunInput): Promise<unknown> {
   } catch (err) {
     // A run refused for its input is still listed (failed) under its definition. A new command
     // on this path only, hence the patch (histories from before it have none).
-    if (patched('search-attributes-on-invalid-input')) upsertSearchAttributes(attributes('failed'));
+    if (patched(PATCH.searchAttributesOnInvalidInput)) upsertSearchAttributes(attributes('failed'));
     throw err;
   }
   const inputs = ix.run.inputs;

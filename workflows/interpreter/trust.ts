@@ -4,6 +4,7 @@ import { ApplicationFailure, patched, proxyLocalActivities, workflowInfo } from 
 import type { CompiledDefinition } from '../dsl/compiled.ts';
 import type { RunInput } from './run-input.ts';
 import type { Approver } from './messages.ts';
+import { PATCH } from './patches.ts';
 
 export interface AdmitRequest {
   workflowId: string;
@@ -87,7 +88,7 @@ export const verifyApprovalToken = (req: VerifyApprovalRequest) => trust.verifyA
 export async function admitRun(run: RunInput): Promise<RunTrust> {
   const info = workflowInfo();
   // Runs recorded before admission existed replay as they ran.
-  if (!patched('run-admission')) return { admitted: true, via: 'legacy', ...(run.initiator ? { initiator: run.initiator } : {}), excluded: [] };
+  if (!patched(PATCH.runAdmission)) return { admitted: true, via: 'legacy', ...(run.initiator ? { initiator: run.initiator } : {}), excluded: [] };
   const continuation = !!run.resume && !!info.continuedFromExecutionRunId && info.attempt === 1 && !info.cronSchedule;
   if (info.parent || continuation) {
     const carried = run.trust ?? { admitted: true as const, via: 'legacy' as const, ...(run.initiator ? { initiator: run.initiator } : {}), excluded: [] };
@@ -109,7 +110,7 @@ export function trustOf(trust: RunTrust): { trust?: RunTrust } {
  * its input; started any other way it is refused.
  */
 export function childTrust(carried: RunTrust | undefined, initiator: string | undefined, type: string): RunTrust {
-  if (!patched('run-admission')) return { admitted: true, via: 'legacy', ...(initiator ? { initiator } : {}), excluded: [] };
+  if (!patched(PATCH.runAdmission)) return { admitted: true, via: 'legacy', ...(initiator ? { initiator } : {}), excluded: [] };
   const info = workflowInfo();
   const continuation = !!info.continuedFromExecutionRunId && info.attempt === 1 && !info.cronSchedule;
   if (!info.parent && !continuation) throw refused(`${type} runs only as the child of an interpreter run`);

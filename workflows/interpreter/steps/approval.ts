@@ -8,6 +8,7 @@ import { RefusalType, type ApprovalAnswer, type ApprovalReceipt, type Approver }
 import { describeError } from '../errors.ts';
 import { nowIso, type Interpreter } from '../interpreter.ts';
 import type { StepExecutor } from './types.ts';
+import { PATCH } from '../patches.ts';
 
 /** An answer whose approver is a verified identity (from its token, or recorded before tokens). */
 export type VerifiedAnswer = ApprovalAnswer & { approver: Approver };
@@ -158,7 +159,7 @@ export const runApproval: StepExecutor<'approval'> = async (step, frame, ix) => 
     await notify(ix, [state, key], state.view.groups, 'approval-request', `Approval needed: ${title}`, details);
     // Reminders and escalations count from the step's start, like the deadline: a slow (retried)
     // request notice must not push them past the deadline, where they would never be sent.
-    const start = patched('approval-timers-from-step-start') ? startMs : Date.now();
+    const start = patched(PATCH.approvalTimersFromStepStart) ? startMs : Date.now();
     const timers = [
       ...step.remindersMs.map((ms) => ({ at: start + ms, fire: () => notify(ix, [state, key], state.view.pendingGroups, 'approval-reminder', `Reminder: ${title}`) })),
       ...step.escalations.map((e) => ({ at: start + e.afterMs, fire: () => notify(ix, [state, key], e.notify, 'approval-escalation', `Escalation: ${title} is still pending`) })),

@@ -11,6 +11,7 @@ import type { Interpreter } from '../interpreter.ts';
 import type { BatchInput } from '../batch.ts';
 import type { StepExecutor } from './types.ts';
 import { trustOf } from '../trust.ts';
+import { PATCH } from '../patches.ts';
 
 export interface ItemResult {
   index: number;
@@ -144,7 +145,7 @@ async function runBatches(
   const batches: number[][] = [];
   for (let i = 0; i < indices.length; i += plan.batchSize) batches.push(indices.slice(i, i + plan.batchSize));
   // Histories recorded before this patch gave every batch child all inputs and variables.
-  const onlyReferenced = patched('batch-children-get-referenced-values-only');
+  const onlyReferenced = patched(PATCH.batchReferencedValuesOnly);
   const base = {
     definition: ix.definition,
     step,
