@@ -13,7 +13,8 @@ import { checkRunTicket } from '../trust/run-ticket.ts';
 import { signingKeyFromEnv } from '../trust/signing-key.ts';
 import { verifyLink } from '../api/links/token.ts';
 import { loadNotifyConfig } from '../activities/notify/config.ts';
-import type { Admission, AdmitRequest, ApprovalTokenCheck, VerifyApprovalRequest } from '../workflows/interpreter/trust.ts';
+import type { Admission, AdmitRequest, ApprovalTokenCheck, OriginCheck, OriginRequest, VerifyApprovalRequest } from '../workflows/interpreter/trust.ts';
+import type { Lineage } from './lineage.ts';
 import type { DefinitionLookup } from './internal-activities.ts';
 
 type HashLookup = Pick<DefinitionLookup, 'getByHash'>;
@@ -33,7 +34,7 @@ function workerSigningKey(): string | undefined {
   return loadNotifyConfig()?.link.secret ?? signingKeyFromEnv();
 }
 
-export function trustActivities(registry: HashLookup, signingKey: () => string | undefined = workerSigningKey) {
+export function trustActivities(registry: HashLookup, lineage: Pick<Lineage, 'whyForeign'>, signingKey: () => string | undefined = workerSigningKey) {
   return {
     async admitRun(req: AdmitRequest): Promise<Admission> {
       if (req.ticket !== undefined) {
@@ -44,6 +45,11 @@ export function trustActivities(registry: HashLookup, signingKey: () => string |
       const why = await unregistered(req.definition, registry);
       if (why) return { admitted: false, reason: `${why}, and the start carries no run ticket of the API` };
       return { admitted: true, via: 'registered', excluded: [] };
+    },
+
+    async checkOrigin(req: OriginRequest): Promise<OriginCheck> {
+      const why = await lineage.whyForeign(req);
+      return why ? { ok: false, reason: why } : { ok: true };
     },
 
     async verifyApprovalToken(req: VerifyApprovalRequest): Promise<ApprovalTokenCheck> {

@@ -6,6 +6,7 @@ import { loadCatalog, type Catalog } from '../activities/catalog.ts';
 import { catalogActivities } from './catalog-activities.ts';
 import { internalActivities, type DefinitionLookup } from './internal-activities.ts';
 import { trustActivities } from './trust-activities.ts';
+import { activityGuard, Lineage } from './lineage.ts';
 import { TASK_QUEUE } from './config.ts';
 import { WORKFLOWS_PATH } from './bundle.ts';
 import { loadDefinitions } from './definitions.ts';
@@ -29,12 +30,16 @@ export interface CreateWorkerOptions {
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const catalog = opts.catalog ?? (await loadCatalog());
   const registry = opts.registry ?? (await loadDefinitions(catalog));
+  const namespace = opts.namespace ?? 'default';
+  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  const lineage = new Lineage(opts.connection, namespace, taskQueue);
   return Worker.create({
     connection: opts.connection,
-    namespace: opts.namespace ?? 'default',
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    namespace,
+    taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...catalogActivities(catalog), ...internalActivities(registry), ...trustActivities(registry) },
+    activities: { ...catalogActivities(catalog), ...internalActivities(registry), ...trustActivities(registry, lineage) },
+    interceptors: { activity: [activityGuard(lineage)] },
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     maxConcurrentActivityTaskExecutions: 200,
     shutdownGraceTime: '10s',

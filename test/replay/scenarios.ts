@@ -294,3 +294,9 @@ export const SCENARIOS: Scenario[] = [
     },
   },
 ];
+
+// Children, batch children and continuations, admitted once the worker has checked that the run
+// which started them is one of its own (worker/lineage.ts): the same runs as above, signed.
+for (const name of ['call', 'foreach-batched', 'continue-as-new']) {
+  SCENARIOS.push({ ...SCENARIOS.find((s) => s.name === name)!, name: `${name}-verified-origin`, ticket: true, initiator: 'alice' });
+}

@@ -13,7 +13,7 @@ import { childTrust, type RunTrust } from './trust.ts';
 import { askForPatchesAtStart } from './patches.ts';
 
 /** Only an interpreter run (or this batch continuing) starts a batch: a client's start is refused. */
-function batchTrust(input: BatchInput): RunTrust {
+function batchTrust(input: BatchInput): Promise<RunTrust> {
   return childTrust(input.trust, input.initiator, 'forEachBatch');
 }
 
@@ -40,7 +40,7 @@ export interface BatchInput {
 export async function forEachBatch(input: BatchInput): Promise<ItemResult[]> {
   askForPatchesAtStart();
   const { step } = input;
-  const trust = batchTrust(input);
+  const trust = await batchTrust(input);
   const ix = new Interpreter({ definition: input.definition, inputs: input.inputs, workflow: input.workflow, ...(input.initiator ? { initiator: input.initiator } : {}), trust, ...(input.eventLimit ? { batchEventLimit: input.eventLimit } : {}) }, [], false);
   const view: FanOutView = { total: input.done.length + input.items.length, running: 0, succeeded: 0, failed: 0, failures: [], rounds: input.round };
   for (const r of input.done) r.status === 'completed' ? view.succeeded++ : view.failed++;

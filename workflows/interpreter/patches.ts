@@ -26,6 +26,8 @@ export const PATCH = {
   signedApprovals: 'signed-approvals',
   /** A named run's memo names no initiator the run believes. */
   namedRunsIgnoreMemoInitiator: 'named-runs-ignore-memo-initiator',
+  /** Children and continuations are admitted only when the run that started them is the worker's own (worker/lineage.ts). */
+  verifiedOrigin: 'verified-origin',
 } as const;
 
 /**

@@ -34,6 +34,14 @@ export interface VerifyApprovalRequest {
 
 export type ApprovalTokenCheck = { ok: true; approver: string; groups: string[]; nonce: string } | { ok: false; reason: string };
 
+/** The run that started this one (its parent, or the run it continues). */
+export interface OriginRequest {
+  workflowId: string;
+  runId: string;
+}
+
+export type OriginCheck = { ok: true } | { ok: false; reason: string };
+
 /**
  * What an approval token claims, unverified: the update validator uses it to refuse, at once and
  * without a trace in history, answers that could not count even if the token were genuine (wrong
@@ -75,15 +83,17 @@ function base64UrlBytes(text: string): Uint8Array {
 const trust = proxyLocalActivities<{
   admitRun(req: AdmitRequest): Promise<Admission>;
   verifyApprovalToken(req: VerifyApprovalRequest): Promise<ApprovalTokenCheck>;
+  checkOrigin(req: OriginRequest): Promise<OriginCheck>;
 }>({ startToCloseTimeout: 10_000, retry: { maximumAttempts: 5 } });
 
 export const verifyApprovalToken = (req: VerifyApprovalRequest) => trust.verifyApprovalToken(req);
 
 /**
- * Who may be trusted to have started this run. A child run or a continuation was started by this
- * interpreter itself (Temporal sets parent / continued-from, which no client can); a cron or retry
- * run re-uses a client's input, so it is checked like a fresh start. Anything else needs a run ticket
- * of the API or a registered definition. Refusals fail the run before its first step.
+ * Who may be trusted to have started this run. A child run or a continuation carries the trust of the
+ * run that started it, once the worker has checked that run is one of its own (a workflow of another
+ * worker may start children and continuations on this task queue too); a cron or retry run re-uses a
+ * client's input, so it is checked like a fresh start. Anything else needs a run ticket of the API or
+ * a registered definition. Refusals fail the run before its first step.
  */
 export async function admitRun(run: RunInput): Promise<RunTrust> {
   const info = workflowInfo();
@@ -91,6 +101,7 @@ export async function admitRun(run: RunInput): Promise<RunTrust> {
   if (!patched(PATCH.runAdmission)) return { admitted: true, via: 'legacy', ...(run.initiator ? { initiator: run.initiator } : {}), excluded: [] };
   const continuation = !!run.resume && !!info.continuedFromExecutionRunId && info.attempt === 1 && !info.cronSchedule;
   if (info.parent || continuation) {
+    await checkOrigin();
     const carried = run.trust ?? { admitted: true as const, via: 'legacy' as const, ...(run.initiator ? { initiator: run.initiator } : {}), excluded: [] };
     return { ...carried, via: info.parent ? 'parent' : carried.via };
   }
@@ -109,12 +120,22 @@ export function trustOf(trust: RunTrust): { trust?: RunTrust } {
  * The trust of a workflow that only the interpreter starts (forEachBatch): its parent's, carried in
  * its input; started any other way it is refused.
  */
-export function childTrust(carried: RunTrust | undefined, initiator: string | undefined, type: string): RunTrust {
+export async function childTrust(carried: RunTrust | undefined, initiator: string | undefined, type: string): Promise<RunTrust> {
   if (!patched(PATCH.runAdmission)) return { admitted: true, via: 'legacy', ...(initiator ? { initiator } : {}), excluded: [] };
   const info = workflowInfo();
   const continuation = !!info.continuedFromExecutionRunId && info.attempt === 1 && !info.cronSchedule;
   if (!info.parent && !continuation) throw refused(`${type} runs only as the child of an interpreter run`);
+  await checkOrigin();
   return carried ?? { admitted: true, via: 'legacy', ...(initiator ? { initiator } : {}), excluded: [] };
+}
+
+/** Fails the run unless the run that started it (previous run of a continuation, else the parent) is the worker's own. */
+async function checkOrigin(): Promise<void> {
+  if (!patched(PATCH.verifiedOrigin)) return;
+  const info = workflowInfo();
+  const origin = info.continuedFromExecutionRunId ? { workflowId: info.workflowId, runId: info.continuedFromExecutionRunId } : info.parent!;
+  const check = await trust.checkOrigin({ workflowId: origin.workflowId, runId: origin.runId });
+  if (!check.ok) throw refused(`started by a workflow this worker does not run: ${check.reason}`);
 }
 
 function refused(reason: string): ApplicationFailure {
