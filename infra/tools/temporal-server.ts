@@ -88,6 +88,9 @@ export function temporalServerDynamicConfig(extra: string[] = []): string {
   return [...entries].map(([key, value]) => `${key}:\n  - value: ${yamlValue(value)}\n`).join('');
 }
 
+/** With an authorizer, the server's own system workers go through the internal frontend (not started by default). */
+const AUTHORIZED_SERVICES = ['frontend', 'internal-frontend', 'history', 'matching', 'worker'];
+
 export interface TemporalServerOptions {
   postgres: Postgres;
   namespace?: string;
@@ -102,6 +105,12 @@ export interface TemporalServerOptions {
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** Ready within this (default 120 s) or fail with the log's tail. */
   timeoutMs?: number;
+  /**
+   * Temporal's JWT authorizer on: tokens signed by a key of `jwksUrl`; `adminToken` (permissions
+   * `temporal-system:admin`) is what the start-up itself uses to register the namespace and search
+   * attributes. Without it the server runs with --allow-no-auth.
+   */
+  authorization?: { jwksUrl: string; adminToken: string };
 }
 
 export interface TemporalServer {
@@ -144,13 +153,13 @@ async function setupSchema(tools: TemporalServerTools, pg: Postgres, database: s
 }
 
 /** Resolves once the frontend answers, the namespace exists and a history shard answers for it. */
-async function waitReady(address: string, namespace: string, deadline: number, exited: () => string | undefined): Promise<void> {
+async function waitReady(address: string, namespace: string, deadline: number, exited: () => string | undefined, token?: string): Promise<void> {
   let registered = false;
   for (;;) {
     const exit = exited();
     if (exit) throw new Error(`the server exited (${exit})`);
     try {
-      const conn = await Connection.connect({ address, connectTimeout: 2000 });
+      const conn = await Connection.connect({ address, connectTimeout: 2000, ...(token ? { metadata: { authorization: `Bearer ${token}` } } : {}) });
       try {
         // Each attempt is bounded: a server still starting may accept a call and not answer it.
         await conn.withDeadline(Math.min(deadline, Date.now() + 5000), async () => {
@@ -242,6 +251,14 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     TEMPORAL_WORKER_MEMBERSHIP_PORT: await port(),
     TEMPORAL_DYNAMIC_CONFIG_FILE: dynamicConfigFile,
     TEMPORAL_LOG_LEVEL: opts.logLevel ?? 'warn',
+    ...(opts.authorization
+      ? {
+          TEMPORAL_AUTH_JWKS_URL: opts.authorization.jwksUrl,
+          TEMPORAL_INTERNAL_FRONTEND_PORT: await port(),
+          TEMPORAL_INTERNAL_FRONTEND_HTTP_PORT: await port(),
+          TEMPORAL_INTERNAL_FRONTEND_MEMBERSHIP_PORT: await port(),
+        }
+      : {}),
   };
   const address = `127.0.0.1:${frontendPort}`;
 
@@ -249,8 +266,9 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   let exited: Promise<void>;
   const launch = () => {
     const log = openSync(logFile, 'a');
-    // --allow-no-auth: tests run without an authorizer (a deployment configures global.authorization).
-    child = spawn(tools.server, ['--config-file', TEMPORAL_SERVER_CONFIG_FILE, '--allow-no-auth', 'start'], {
+    // --allow-no-auth: tests run without an authorizer unless they ask for one (a deployment configures it).
+    const args = opts.authorization ? ['start', ...AUTHORIZED_SERVICES.flatMap((s) => ['--service', s])] : ['--allow-no-auth', 'start'];
+    child = spawn(tools.server, ['--config-file', TEMPORAL_SERVER_CONFIG_FILE, ...args], {
       stdio: ['ignore', log, log],
       detached: true,
       env: serverEnv,
@@ -275,7 +293,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
   const ready = async () => {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     try {
-      await waitReady(address, namespace, Date.now() + timeoutMs, () => (child.exitCode ?? child.signalCode ?? undefined)?.toString());
+      await waitReady(address, namespace, Date.now() + timeoutMs, () => (child.exitCode ?? child.signalCode ?? undefined)?.toString(), opts.authorization?.adminToken);
     } catch (err) {
       await stop();
       const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-6000) : '(no log)';
