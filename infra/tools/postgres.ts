@@ -70,8 +70,11 @@ export interface Postgres {
   createDatabase(name: string): Promise<void>;
   /** Runs SQL with psql (ON_ERROR_STOP) in `database` and returns its unaligned, tuples-only output. */
   query(sql: string, database?: string): Promise<string>;
-  /** Stops the server (fast shutdown; unless already killed) and starts it again on the same port and data. */
-  restart(): Promise<void>;
+  /**
+   * Stops the server (fast shutdown, or `immediate`: no checkpoint, crash recovery at the next start;
+   * nothing if already killed) and starts it again on the same port and data.
+   */
+  restart(mode?: 'fast' | 'immediate'): Promise<void>;
   /** Stops the server and removes its files; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -181,8 +184,8 @@ export async function startPostgres(opts: { port?: number; user?: string } = {})
       const exists = await query(`SELECT 1 FROM pg_database WHERE datname = '${name.replaceAll("'", "''")}'`);
       if (!exists) await query(`CREATE DATABASE ${quoteIdent(name)} OWNER ${quoteIdent(user)}`);
     },
-    async restart() {
-      if (postmasterAlive()) await ctl('stop');
+    async restart(mode = 'fast') {
+      if (postmasterAlive()) await ctl('stop', mode);
       // After a kill its lock files remain, and PostgreSQL takes a not yet reaped zombie for a live server.
       else for (const lock of [join(data, 'postmaster.pid'), join(dir, `.s.PGSQL.${port}.lock`)]) rmSync(lock, { force: true });
       await ctl('start');
