@@ -10,7 +10,7 @@ import { eventually } from '../support/temporal.ts';
 import { FIXTURES } from '../interpreter/_defs.ts';
 
 export async function runsTestEnv(fixtures: string[]): Promise<ApiTestEnv> {
-  const dir = mkdtempSync(join(tmpdir(), 'cedille-api-runs-'));
+  const dir = mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-runs-'));
   for (const name of fixtures) {
     mkdirSync(join(dir, 'definitions', name), { recursive: true });
     copyFileSync(join(FIXTURES, `${name}.yaml`), join(dir, 'definitions', name, `${name}.yaml`));

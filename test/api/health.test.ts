@@ -11,7 +11,7 @@ import { freePort } from '../../infra/tools/temporal-dev-server.ts';
 const address = process.env.TEMPORAL_ADDRESS!;
 assert.ok(address, 'TEMPORAL_ADDRESS comes from test/run.ts: npx tsx test/run.ts test/api/health.test.ts');
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
-const dataDir = mkdtempSync(join(tmpdir(), 'cedille-api-'));
+const dataDir = mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-'));
 const api = (temporalAddress: string, ns: string) =>
   buildApi({ config: apiConfigFromEnv({ TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_NAMESPACE: ns, CEDILLE_DATA_DIR: dataDir }) });
 

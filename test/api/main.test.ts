@@ -14,7 +14,7 @@ describe('api/main.ts', () => {
       ...process.env,
       API_HOST: '127.0.0.1',
       API_PORT: '0',
-      CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')),
+      CEDILLE_DATA_DIR: mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-')),
     };
     const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env, stdio: ['ignore', 'pipe', 'inherit'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -42,7 +42,7 @@ describe('api/main.ts', () => {
     delete base.CEDILLE_DEV_TOKENS;
     delete base.OIDC_ISSUER;
     delete base.CEDILLE_API_TOKENS_FILE;
-    const refused = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env: { ...base, CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const refused = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env: { ...base, CEDILLE_DATA_DIR: mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-')) }, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     refused.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((resolve) => refused.once('exit', resolve));
@@ -51,7 +51,7 @@ describe('api/main.ts', () => {
 
     const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
       cwd: repo,
-      env: { ...base, CEDILLE_DEV_TOKENS: '1', CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')) },
+      env: { ...base, CEDILLE_DEV_TOKENS: '1', CEDILLE_DATA_DIR: mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-')) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     const exited = new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));

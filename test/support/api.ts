@@ -43,7 +43,7 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
   const base = apiConfigFromEnv({
     TEMPORAL_ADDRESS: temporal.address,
     TEMPORAL_NAMESPACE: temporal.namespace,
-    CEDILLE_DATA_DIR: mkdtempSync(join(tmpdir(), 'cedille-api-')),
+    CEDILLE_DATA_DIR: mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-')),
     API_PORT: '0',
     // The run's codec (test/run.ts): the API's client must read what the test workers encrypt.
     ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
