@@ -31,8 +31,7 @@ import { needsCluster, needsGcs, needsTemporalServer, needsVaultDev } from '../i
 import { startFakeGcs, type FakeGcs } from '../infra/tools/fake-gcs-server.ts';
 import { startOpenBaoDev, type OpenBaoDev } from '../infra/tools/openbao.ts';
 import { ensureKeyFile } from '../codec/index.ts';
-import { startPostgres, type Postgres } from '../infra/tools/postgres.ts';
-import { ensureTemporalServer, startTemporalServer, type TemporalServer } from '../infra/tools/temporal-server.ts';
+import { ensureTemporalServer, startTemporalOnPostgres } from '../infra/tools/temporal-server.ts';
 
 function testFiles(paths: string[]): string[] {
   const out: string[] = [];
@@ -56,20 +55,9 @@ const clusterTools = files.some(needsCluster) ? await ensureClusterTools() : und
 if (wantsRealTemporal) await ensureTemporalServer();
 const scratch = mkdtempSync(join(tmpdir(), 'cedille-test-'));
 
-/** PostgreSQL, then the Temporal server on it; PostgreSQL is stopped again if the server fails to start. */
-async function startRealTemporal(): Promise<{ postgres: Postgres; server: TemporalServer }> {
-  const postgres = await startPostgres();
-  try {
-    return { postgres, server: await startTemporalServer({ postgres, dir: mkdtempSync(join(scratch, 'temporal-server-')) }) };
-  } catch (err) {
-    await postgres.stop();
-    throw err;
-  }
-}
-
 const starts = await Promise.allSettled([
   temporalKind === 'dev' ? startDevServer() : undefined,
-  wantsRealTemporal ? startRealTemporal() : undefined,
+  wantsRealTemporal ? startTemporalOnPostgres({ dir: mkdtempSync(join(scratch, 'temporal-server-')) }) : undefined,
   clusterTools ? startLocalCluster({ tools: clusterTools }) : undefined,
   files.some(needsGcs) ? startFakeGcs({ dataDir: mkdtempSync(join(scratch, 'gcs-')) }) : undefined,
   files.some(needsVaultDev) ? startOpenBaoDev() : undefined,
@@ -82,7 +70,7 @@ const gcs: FakeGcs | undefined = started(starts[3]);
 const vault: OpenBaoDev | undefined = started(starts[4]);
 const server = temporalKind === 'dev' ? devServer : real?.server;
 const cleanup = async () => {
-  await Promise.all([devServer?.stop(), real?.server.stop().finally(() => real.postgres.stop()), cluster?.stop(), gcs?.stop(), vault?.stop()]);
+  await Promise.all([devServer?.stop(), real?.stop(), cluster?.stop(), gcs?.stop(), vault?.stop()]);
   rmSync(scratch, { recursive: true, force: true });
 };
 const failedStart = starts.find((r) => r.status === 'rejected');

@@ -15,7 +15,7 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common';
 import { buildInto, goBinary } from './go-build.ts';
 import { toolsDir } from './paths.ts';
-import type { Postgres } from './postgres.ts';
+import { startPostgres, type Postgres } from './postgres.ts';
 import { stopGroup } from './local-process.ts';
 import { run, say } from './run.ts';
 import { DEV_SERVER_DYNAMIC_CONFIG } from './temporal-dev-server.ts';
@@ -310,4 +310,23 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
       if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+export interface TemporalOnPostgres {
+  postgres: Postgres;
+  server: TemporalServer;
+  /** Stops the server, then PostgreSQL (even if the server's stop failed). */
+  stop(): Promise<void>;
+}
+
+/** A throwaway PostgreSQL and the server on it; PostgreSQL is stopped again if the server fails to start. */
+export async function startTemporalOnPostgres(opts: Omit<TemporalServerOptions, 'postgres'> = {}): Promise<TemporalOnPostgres> {
+  const postgres = await startPostgres();
+  try {
+    const server = await startTemporalServer({ ...opts, postgres });
+    return { postgres, server, stop: () => server.stop().finally(() => postgres.stop()) };
+  } catch (err) {
+    await postgres.stop();
+    throw err;
+  }
 }

@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { startPostgres, type Postgres } from '../../infra/tools/postgres.ts';
-import { startTemporalServer, type TemporalServer } from '../../infra/tools/temporal-server.ts';
+import { startTemporalOnPostgres, type TemporalOnPostgres } from '../../infra/tools/temporal-server.ts';
 import { createWorker } from '../../worker/worker.ts';
 import { dataConverterFromEnv } from '../../codec/index.ts';
 import { eventually, ticketed } from '../support/temporal.ts';
@@ -32,8 +31,7 @@ spec:
   output: "\${{ steps.after.output.value }}"
 `;
 
-let postgres: Postgres;
-let server: TemporalServer;
+let real: TemporalOnPostgres;
 let client: Client;
 let native: NativeConnection;
 let worker: Worker;
@@ -42,8 +40,8 @@ let definition: CompiledDefinition;
 const taskQueue = `outage-${randomUUID()}`;
 
 before(async () => {
-  postgres = await startPostgres();
-  server = await startTemporalServer({ postgres });
+  real = await startTemporalOnPostgres();
+  const { server } = real;
   const dataConverter = dataConverterFromEnv();
   client = new Client({ connection: await Connection.connect({ address: server.address }), namespace: server.namespace, ...(dataConverter ? { dataConverter } : {}) });
   native = await NativeConnection.connect({ address: server.address });
@@ -56,8 +54,7 @@ after(async () => {
   await running;
   await native?.close();
   await client?.connection.close();
-  await server?.stop();
-  await postgres?.stop();
+  await real?.stop();
 });
 
 async function startWaiting(): Promise<WorkflowHandle> {
@@ -78,13 +75,13 @@ async function resumeAndCheck(h: WorkflowHandle): Promise<void> {
 describe('the production topology going down under waiting runs', () => {
   it('a Temporal server restart loses no run and runs no step twice', async () => {
     const runs = await Promise.all([startWaiting(), startWaiting()]);
-    await server.restart();
+    await real.server.restart();
     for (const h of runs) await resumeAndCheck(h);
   });
 
   it('a PostgreSQL crash and restart under the server loses no run and runs no step twice', async () => {
     const runs = await Promise.all([startWaiting(), startWaiting()]);
-    await postgres.restart('immediate');
+    await real.postgres.restart('immediate');
     for (const h of runs) await resumeAndCheck(h);
   });
 });

@@ -12,8 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey } from 'jose';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { startPostgres, type Postgres } from '../../infra/tools/postgres.ts';
-import { startTemporalServer, type TemporalServer } from '../../infra/tools/temporal-server.ts';
+import { startTemporalOnPostgres, type TemporalOnPostgres, type TemporalServer } from '../../infra/tools/temporal-server.ts';
 import { temporalConnectionFromEnv } from '../../infra/temporal-connection.ts';
 import { createWorker } from '../../worker/worker.ts';
 import { ticketed } from '../support/temporal.ts';
@@ -21,7 +20,7 @@ import { fixture } from '../interpreter/_defs.ts';
 import { dataConverterFromEnv } from '../../codec/index.ts';
 
 const NS = 'default';
-let postgres: Postgres;
+let real: TemporalOnPostgres;
 let server: TemporalServer;
 let jwks: Server;
 let signingKey: CryptoKey;
@@ -62,12 +61,11 @@ before(async () => {
   jwks = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
   await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
   const { port } = jwks.address() as { port: number };
-  postgres = await startPostgres();
-  server = await startTemporalServer({ postgres, authorization: { jwksUrl: `http://127.0.0.1:${port}/jwks`, adminToken: await token(['temporal-system:admin'], signingKey, 'setup') } });
+  real = await startTemporalOnPostgres({ authorization: { jwksUrl: `http://127.0.0.1:${port}/jwks`, adminToken: await token(['temporal-system:admin'], signingKey, 'setup') } });
+  server = real.server;
 });
 after(async () => {
-  await server?.stop();
-  await postgres?.stop();
+  await real?.stop();
   jwks?.close();
 });
 
