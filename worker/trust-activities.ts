@@ -20,11 +20,11 @@ import type { DefinitionLookup } from './internal-activities.ts';
 type HashLookup = Pick<DefinitionLookup, 'getByHash'>;
 
 /** Why `def` is not a definition this worker's registry holds, or undefined when it is (dependencies included). */
-async function unregistered(def: CompiledDefinition, registry: HashLookup): Promise<string | undefined> {
+function unregistered(def: CompiledDefinition, registry: HashLookup): string | undefined {
   const all: [string, Omit<CompiledDefinition, 'dependencies'>][] = [[def.name, def], ...Object.entries(def.dependencies ?? {})];
   for (const [name, d] of all) {
     if (contentHash(d) !== d.hash) return `definition '${name}' does not match its content hash`;
-    if (!(await registry.getByHash(d.hash))) return `definition '${name}' (${d.hash.slice(0, 12)}) is not registered on this platform`;
+    if (!registry.getByHash(d.hash)) return `definition '${name}' (${d.hash.slice(0, 12)}) is not registered on this platform`;
   }
   return undefined;
 }
@@ -42,7 +42,7 @@ export function trustActivities(registry: HashLookup, lineage: Pick<Lineage, 'wh
         if (!checked.ok) return { admitted: false, reason: checked.reason };
         return { admitted: true, via: 'ticket', initiator: checked.initiator, excluded: checked.excluded };
       }
-      const why = await unregistered(req.definition, registry);
+      const why = unregistered(req.definition, registry);
       if (why) return { admitted: false, reason: `${why}, and the start carries no run ticket of the API` };
       return { admitted: true, via: 'registered', excluded: [] };
     },
