@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { KubeClient, type KObject } from '../../activities/kubernetes/_client.ts';
+import { httpStatusOf } from '../../activities/kubernetes/_errors.ts';
 
 const SNAPSHOT_API = 'snapshot.storage.k8s.io/v1';
 const AGENT_MODE_LABEL = 'cedille.etsmtl.ca/agent-mode';
@@ -203,11 +204,25 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
       if (!stopped) console.error(`simulated snapshot controller: ${ns}/${vs.metadata.name}: ${(err as Error).message}`);
     }
   };
-  const snapshotDeleted = async (vs: KObject) => {
-    const uid = vs.metadata.uid!;
-    if (opts.namespaces && !opts.namespaces.has(vs.metadata.namespace ?? '')) return;
+  const deleteContent = async (uid: string) => {
     rmSync(snapshotDir(uid), { recursive: true, force: true });
     await client.delete({ apiVersion: SNAPSHOT_API, kind: 'VolumeSnapshotContent', name: `snapcontent-${uid}` }).catch(() => undefined);
+  };
+  const snapshotDeleted = async (vs: KObject) => {
+    if (opts.namespaces && !opts.namespaces.has(vs.metadata.namespace ?? '')) return;
+    await deleteContent(vs.metadata.uid!);
+  };
+  // Like the real controller, a content whose snapshot is gone is deleted (deletionPolicy Delete). This
+  // also catches a deletion that raced the content's creation or fell between two watches.
+  const contentSeen = async (content: KObject) => {
+    const ref = (content.spec as { volumeSnapshotRef?: { name?: string; namespace?: string; uid?: string } }).volumeSnapshotRef;
+    if (!ref?.name || !ref.namespace || !ref.uid || content.metadata.deletionTimestamp) return;
+    if (opts.namespaces && !opts.namespaces.has(ref.namespace)) return;
+    const vs = await client.get({ apiVersion: SNAPSHOT_API, kind: 'VolumeSnapshot', namespace: ref.namespace, name: ref.name }).catch((err: unknown) => {
+      if (httpStatusOf(err) === 404) return null;
+      throw err;
+    });
+    if (vs === null || vs.metadata.uid !== ref.uid) await deleteContent(ref.uid);
   };
 
   // --- the kubelet of the agent's pods -----------------------------------------------------------
@@ -344,6 +359,9 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
     }
   };
   await watchAll(`/apis/${SNAPSHOT_API}/volumesnapshots`, (type, vs) => void (type === 'DELETED' ? snapshotDeleted(vs) : snapshotReady(vs)));
+  await watchAll(`/apis/${SNAPSHOT_API}/volumesnapshotcontents`, (type, c) => {
+    if (type !== 'DELETED') void contentSeen(c).catch((err: Error) => !stopped && console.error(`simulated snapshot controller: content ${c.metadata.name}: ${err.message}`));
+  });
   await watchAll('/api/v1/pods', (type, pod) => onPod(type, pod as Pod));
   return state;
 }
