@@ -255,7 +255,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
         throw err;
       }
       store.markUsed({ nonce: claims.nonce, by: approver.subject, byName: approver.name, decision, workflowId: claims.workflowId, stepId: claims.stepId });
-      services.audit.record({
+      await services.audit.record({
         actor: approver.subject,
         action: decision === 'approve' ? 'approval.approve' : 'approval.reject',
         target: claims.workflowId,
