@@ -13,6 +13,21 @@ export interface AuditTable {
   details: JSONColumnType<Record<string, unknown>> | null;
 }
 
+export interface UsedLinkTable {
+  nonce: string;
+  state: 'claimed' | 'used';
+  /** Which answer holds the claim (a random id), so a late release cannot drop another's claim. */
+  claim_id: string | null;
+  claimed_at: Timestamp;
+  used_at: Timestamp | null;
+  by: string | null;
+  by_name: string | null;
+  decision: 'approve' | 'reject' | null;
+  workflow_id: string | null;
+  step_id: string | null;
+}
+
 export interface Tables {
   audit_entries: AuditTable;
+  used_links: UsedLinkTable;
 }
