@@ -1,5 +1,6 @@
 // The API's tables, as Kysely sees them (api/db/migrations/ creates them).
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { GroupState } from '../incidents/state.ts';
 
 /** timestamptz: written as a Date or an RFC 3339 string, read as a Date. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -27,7 +28,15 @@ export interface UsedLinkTable {
   step_id: string | null;
 }
 
+export interface IncidentGroupTable {
+  workflow_id: string;
+  group_key: string;
+  state: JSONColumnType<GroupState>;
+  updated_at: Timestamp;
+}
+
 export interface Tables {
   audit_entries: AuditTable;
   used_links: UsedLinkTable;
+  incident_groups: IncidentGroupTable;
 }

@@ -56,6 +56,7 @@ describe('audit trail through the API', () => {
     const reg = await env.as('admin', { method: 'POST', url: '/v1/definitions', headers: { 'content-type': 'application/yaml' }, payload: source });
     assert.equal(reg.statusCode, 201, reg.body);
     await env.app.close();
+    await env.database.close();
     const restarted = await buildApi({ config: env.config });
     try {
       const res = await restarted.inject({ method: 'GET', url: '/v1/audit?action=definition.register', headers: { authorization: `Bearer ${env.tokens.admin}` } });

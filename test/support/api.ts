@@ -1,11 +1,13 @@
 // An API instance for tests: the real Fastify app against the run's Temporal server, a private data
-// dir, static tokens for every role, and (optionally) a worker on the API's task queue.
+// dir and its database (embedded, DATABASE_URL of `env`, or one shared with another instance: a second
+// replica), static tokens for every role, and (optionally) a worker on the API's task queue.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApi } from '../../api/app.ts';
+import { openDatabase, type Database } from '../../api/db/index.ts';
 import { apiConfigFromEnv, type ApiConfig } from '../../api/config.ts';
 import type { StaticToken } from '../../api/auth/static-tokens.ts';
 import { temporalTestEnv, type TemporalTestEnv } from './temporal.ts';
@@ -30,6 +32,8 @@ export type Who = keyof typeof IDENTITIES;
 export interface ApiTestEnv {
   app: FastifyInstance;
   config: ApiConfig;
+  /** The API's database (closed by close() unless it was given). */
+  database: Database;
   temporal: TemporalTestEnv;
   tokens: Record<Who, string>;
   /** `app.inject` as `who` (no Authorization header for `anonymous`). */
@@ -37,7 +41,7 @@ export interface ApiTestEnv {
   close(): Promise<void>;
 }
 
-export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> | false; env?: Record<string, string> } = {}): Promise<ApiTestEnv> {
+export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> | false; env?: Record<string, string>; database?: Database } = {}): Promise<ApiTestEnv> {
   const temporal = await temporalTestEnv();
   const tokens = Object.fromEntries(Object.keys(IDENTITIES).map((who) => [who, `test_${who}_${randomBytes(24).toString('base64url')}`])) as Record<Who, string>;
   const base = apiConfigFromEnv({
@@ -57,11 +61,13 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     staticTokens: Object.entries(IDENTITIES).map(([who, id]) => ({ token: tokens[who as Who], ...id, roles: [...id.roles], groups: [...id.groups] })),
   };
   if (opts.worker !== false) await temporal.startWorker(opts.worker ?? {});
-  const app = await buildApi({ config });
+  const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+  const app = await buildApi({ config, database });
   await app.ready();
   return {
     app,
     config,
+    database,
     temporal,
     tokens,
     as(who, inject) {
@@ -70,6 +76,7 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     },
     async close() {
       await app.close();
+      if (!opts.database) await database.close();
       await temporal.close();
     },
   };
