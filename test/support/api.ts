@@ -1,6 +1,8 @@
 // An API instance for tests: the real Fastify app against the run's Temporal server, a private data
 // dir and its database (embedded, DATABASE_URL of `env`, or one shared with another instance: a second
 // replica), static tokens for every role, and (optionally) a worker on the API's task queue.
+// CEDILLE_TEST_DATABASE=postgres gives each instance a new database of a real PostgreSQL instead of
+// the embedded one (the API suites on the production backend).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApi } from '../../api/app.ts';
 import { openDatabase, type Database } from '../../api/db/index.ts';
+import { sharedPostgresCluster } from './postgres-cluster.ts';
 import { apiConfigFromEnv, type ApiConfig } from '../../api/config.ts';
 import type { StaticToken } from '../../api/auth/static-tokens.ts';
 import { temporalTestEnv, type TemporalTestEnv } from './temporal.ts';
@@ -53,6 +56,7 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
     // The run's signing key (test/run.ts): the test workers verify what this API signs.
     ...(process.env.CEDILLE_LINK_SECRET ? { CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET } : {}),
+    ...(process.env.CEDILLE_TEST_DATABASE === 'postgres' && !opts.database ? { DATABASE_URL: await (await sharedPostgresCluster()).createDatabase(`api_${randomBytes(6).toString('hex')}`) } : {}),
     ...opts.env,
   });
   const config: ApiConfig = {

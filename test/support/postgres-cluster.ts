@@ -1,6 +1,7 @@
 // A throwaway PostgreSQL cluster for tests: initdb in a temp dir owned by `postgres`, listening on
 // 127.0.0.1 on a free port with trust auth, stopped and removed by stop(). Kept in this one file so
-// it can be swapped for the project's shared helper.
+// it can be swapped for the project's shared helper. `sharedPostgresCluster()`: one per test process,
+// stopped when the process exits (CEDILLE_TEST_DATABASE=postgres runs the API suites on it).
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,6 +15,7 @@ export interface PostgresCluster {
   /** URL of a fresh database created for the caller. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
+  stopSync(): void;
 }
 
 function freePort(): Promise<number> {
@@ -38,6 +40,10 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
   const port = await freePort();
   asPostgres('initdb', ['-D', data, '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8']);
   asPostgres('pg_ctl', ['-D', data, '-l', join(root, 'log'), '-w', '-o', `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${root} -c fsync=off`, 'start']);
+  const stopSync = () => {
+    asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
+    rmSync(root, { recursive: true, force: true });
+  };
   const url = (db: string) => `postgres://postgres@127.0.0.1:${port}/${db}`;
   return {
     async createDatabase(name) {
@@ -50,9 +56,17 @@ export async function startPostgresCluster(): Promise<PostgresCluster> {
       }
       return url(name);
     },
-    async stop() {
-      asPostgres('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']);
-      rmSync(root, { recursive: true, force: true });
-    },
+    stop: async () => stopSync(),
+    stopSync,
   };
+}
+
+let shared: Promise<PostgresCluster> | undefined;
+
+export function sharedPostgresCluster(): Promise<PostgresCluster> {
+  shared ??= startPostgresCluster().then((cluster) => {
+    process.once('exit', () => cluster.stopSync());
+    return cluster;
+  });
+  return shared;
 }
