@@ -6,6 +6,12 @@
 //   cluster (infra/cluster/: etcd, kube-apiserver, controllers, scheduler, kwok nodes); CEDILLE_TEST_GCS_URL
 //   of a fake-gcs-server (needsGcs); CEDILLE_TEST_VAULT_ADDR + CEDILLE_TEST_VAULT_TOKEN of a dev-mode
 //   OpenBao (needsVaultDev).
+// CEDILLE_TEST_TEMPORAL selects the Temporal of the run: `dev` (default), the `temporal server start-dev`
+// (SQLite in memory); `server`, the production Temporal server on a throwaway PostgreSQL
+// (infra/tools/temporal-server.ts), which TEMPORAL_ADDRESS then names. That real server is also started
+// when a file needs it whatever the selection (needsTemporalServer), and named by
+// CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS (+ _NAMESPACE) and CEDILLE_TEST_POSTGRES_URL (a superuser URL of its
+// PostgreSQL, for tests that read its rows or want a database of their own).
 // Arguments narrow the run: `npm test -- test/compiler` or a file list.
 // Every payload of the run is encrypted (codec/), as deployments do: a fresh key in the scratch dir as
 // CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/); tests that read raw
@@ -21,10 +27,12 @@ import { buildWorkflowBundle } from '../worker/bundle.ts';
 import { ensureChromium } from '../infra/tools/chromium.ts';
 import { ensureClusterTools } from '../infra/tools/kubernetes/index.ts';
 import { startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.ts';
-import { needsCluster, needsGcs, needsVaultDev } from '../infra/cluster/test-files.ts';
+import { needsCluster, needsGcs, needsTemporalServer, needsVaultDev } from '../infra/cluster/test-files.ts';
 import { startFakeGcs, type FakeGcs } from '../infra/tools/fake-gcs-server.ts';
 import { startOpenBaoDev, type OpenBaoDev } from '../infra/tools/openbao.ts';
 import { ensureKeyFile } from '../codec/index.ts';
+import { startPostgres, type Postgres } from '../infra/tools/postgres.ts';
+import { ensureTemporalServer, startTemporalServer, type TemporalServer } from '../infra/tools/temporal-server.ts';
 
 function testFiles(paths: string[]): string[] {
   const out: string[] = [];
@@ -37,24 +45,44 @@ function testFiles(paths: string[]): string[] {
 }
 
 const files = testFiles(process.argv.slice(2));
+const temporalKind = process.env.CEDILLE_TEST_TEMPORAL || 'dev';
+if (temporalKind !== 'dev' && temporalKind !== 'server') throw new Error(`CEDILLE_TEST_TEMPORAL=${temporalKind}: expected dev or server`);
+const wantsRealTemporal = temporalKind === 'server' || files.some(needsTemporalServer);
 // Only browser tests need Chromium; install it (as root) before any server starts.
 const chromium = files.some((f) => f.endsWith('approval-page.test.ts')) ? await ensureChromium() : undefined;
 // Kubernetes tests need the control plane; building it (first run only) takes minutes, so only then.
 const clusterTools = files.some(needsCluster) ? await ensureClusterTools() : undefined;
+// The same for the real Temporal server (~4 min the first time, seconds after).
+if (wantsRealTemporal) await ensureTemporalServer();
 const scratch = mkdtempSync(join(tmpdir(), 'cedille-test-'));
+
+/** PostgreSQL, then the Temporal server on it; PostgreSQL is stopped again if the server fails to start. */
+async function startRealTemporal(): Promise<{ postgres: Postgres; server: TemporalServer }> {
+  const postgres = await startPostgres();
+  try {
+    return { postgres, server: await startTemporalServer({ postgres, dir: mkdtempSync(join(scratch, 'temporal-server-')) }) };
+  } catch (err) {
+    await postgres.stop();
+    throw err;
+  }
+}
+
 const starts = await Promise.allSettled([
-  startDevServer(),
+  temporalKind === 'dev' ? startDevServer() : undefined,
+  wantsRealTemporal ? startRealTemporal() : undefined,
   clusterTools ? startLocalCluster({ tools: clusterTools }) : undefined,
   files.some(needsGcs) ? startFakeGcs({ dataDir: mkdtempSync(join(scratch, 'gcs-')) }) : undefined,
   files.some(needsVaultDev) ? startOpenBaoDev() : undefined,
 ] as const);
 const started = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
-const server = started(starts[0]);
-const cluster: LocalCluster | undefined = started(starts[1]);
-const gcs: FakeGcs | undefined = started(starts[2]);
-const vault: OpenBaoDev | undefined = started(starts[3]);
+const devServer = started(starts[0]);
+const real = started(starts[1]);
+const cluster: LocalCluster | undefined = started(starts[2]);
+const gcs: FakeGcs | undefined = started(starts[3]);
+const vault: OpenBaoDev | undefined = started(starts[4]);
+const server = temporalKind === 'dev' ? devServer : real?.server;
 const cleanup = async () => {
-  await Promise.all([server?.stop(), cluster?.stop(), gcs?.stop(), vault?.stop()]);
+  await Promise.all([devServer?.stop(), real?.server.stop().finally(() => real.postgres.stop()), cluster?.stop(), gcs?.stop(), vault?.stop()]);
   rmSync(scratch, { recursive: true, force: true });
 };
 const failedStart = starts.find((r) => r.status === 'rejected');
@@ -72,12 +100,13 @@ try {
   if (codecKeys) ensureKeyFile(codecKeys);
   writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
   const k8s = [
+    real ? `; ${real.server === server ? '' : `temporal server ${real.server.address} and `}postgresql ${real.postgres.host}:${real.postgres.port}` : '',
     cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${cluster.kubeconfigPath})` : '',
     gcs ? `; gcs ${gcs.url}` : '',
     vault ? `; openbao ${vault.address}` : '',
     codecKeys ? '; payloads encrypted' : '',
   ].join('');
-  process.stderr.write(`[test] temporal ${server.address}${k8s}; ${files.length} test files\n`);
+  process.stderr.write(`[test] temporal (${temporalKind}) ${server.address}${k8s}; ${files.length} test files\n`);
   code = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
@@ -88,6 +117,14 @@ try {
           ...process.env,
           TEMPORAL_ADDRESS: server.address,
           TEMPORAL_NAMESPACE: server.namespace,
+          CEDILLE_TEST_TEMPORAL: temporalKind,
+          ...(real
+            ? {
+                CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS: real.server.address,
+                CEDILLE_TEST_TEMPORAL_SERVER_NAMESPACE: real.server.namespace,
+                CEDILLE_TEST_POSTGRES_URL: real.postgres.url,
+              }
+            : {}),
           CEDILLE_WORKFLOW_BUNDLE: bundlePath,
           CEDILLE_TEST_SCRATCH: scratch,
           // The platform signing key of the run (trust/signing-key.ts): test APIs sign run tickets

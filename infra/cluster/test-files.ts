@@ -1,5 +1,5 @@
-// Which shared servers a test file needs beyond Temporal (test/run.ts starts each one only when a file
-// of the run needs it): by folder, or by a marker in the file name.
+// Which shared servers a test file needs beyond the Temporal of the run (test/run.ts starts each one only
+// when a file of the run needs it): by folder, or by a marker in the file name.
 
 function matches(file: string, folders: string[], marker: string): boolean {
   const f = file.split('\\').join('/');
@@ -20,4 +20,12 @@ export function needsGcs(file: string): boolean {
 /** A dev-mode OpenBao (CEDILLE_TEST_VAULT_ADDR, CEDILLE_TEST_VAULT_TOKEN): test/backup/, test/codec/ or `*.vault.*`. */
 export function needsVaultDev(file: string): boolean {
   return matches(file, ['backup', 'codec'], 'vault');
+}
+
+/**
+ * The real Temporal server on PostgreSQL (CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS, CEDILLE_TEST_POSTGRES_URL),
+ * whatever CEDILLE_TEST_TEMPORAL selects for the rest of the run: test/production/ or `*.temporal-server.*`.
+ */
+export function needsTemporalServer(file: string): boolean {
+  return matches(file, ['production'], 'temporal-server');
 }

@@ -18,4 +18,9 @@ export const TOOL_VERSIONS = {
   fakeGcsServer: '1.56.1',
   /** PyPI `schemathesis`: the `st` CLI fuzzing the API against its OpenAPI document (test/api/contract.test.ts). */
   schemathesis: '4.32.5',
+  /**
+   * `go.temporal.io/server` (`go install` of cmd/server and cmd/tools/sql): the production Temporal server
+   * and its schema tool, on PostgreSQL in tests (infra/tools/temporal-server.ts). v1.31+ needs a newer Go.
+   */
+  temporalServer: '1.30.4',
 } as const;
