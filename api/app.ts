@@ -18,6 +18,7 @@ import { authPlugin } from './auth/plugin.ts';
 import { fastifyTrustProxy } from './trust-proxy.ts';
 import { ApiMetrics, metricsPlugin } from './metrics.ts';
 import { AuditLog } from './audit/log.ts';
+import { openDatabase, type Database } from './db/index.ts';
 import type { ApiServices } from './services.ts';
 import { dataConverter } from '../codec/index.ts';
 import healthRoutes from './routes/health.ts';
@@ -36,9 +37,11 @@ export interface ApiOptions {
   logger?: FastifyServerOptions['logger'];
   /** Default: the built-in definitions plus those registered under `<data dir>/definitions`. */
   registry?: DefinitionRegistry;
+  /** Default: opened from the config (and closed with the app); given: shared, the caller closes it. */
+  database?: Database;
 }
 
-export async function buildApi({ config, logger = false, registry }: ApiOptions): Promise<FastifyInstance> {
+export async function buildApi({ config, logger = false, registry, database: shared }: ApiOptions): Promise<FastifyInstance> {
   // trustProxy: behind an Ingress, req.ip (rate-limit keys) is the client's, not the proxy's.
   const app = Fastify({
     logger,
@@ -61,12 +64,15 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   // Lazy: the API starts (and /healthz answers) while Temporal is still down; /readyz tells.
   const temporal = Connection.lazy(connectionOptions(config.temporal));
   app.addHook('onClose', () => temporal.close());
+  const database = shared ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+  if (!shared) app.addHook('onClose', () => database.close());
   const services: ApiServices = {
     config,
     temporal,
     client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec) } : {}) }),
     registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), storeDir: join(config.dataDir, 'definitions') })),
-    audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
+    database,
+    audit: new AuditLog(database.db),
   };
 
   await app.register(swagger, swaggerOptions);

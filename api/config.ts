@@ -24,6 +24,8 @@ export interface ApiConfig {
   /** Where and how to reach Temporal (address, TLS/mTLS, bearer token: infra/temporal-connection.ts). */
   temporal: TemporalConnectionOptions & { namespace: string; taskQueue: string };
   dataDir: string;
+  /** PostgreSQL of the API's durable state (DATABASE_URL); unset: the embedded one under `<dataDir>/db` (api/db/). */
+  databaseUrl?: string;
   /** The embedded default's tokens (printed by `npm start`), when accepted: see `devTokens`. */
   tokens?: DevTokens;
   /**
@@ -122,6 +124,7 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
     port,
     temporal: { ...temporalConnectionFromEnv(env), namespace: env.TEMPORAL_NAMESPACE || 'default', taskQueue: TASK_QUEUE },
     dataDir: dir,
+    ...(env.DATABASE_URL ? { databaseUrl: env.DATABASE_URL } : {}),
     ...(tokens ? { tokens } : {}),
     devTokens,
     staticTokens: [...(tokens ? devIdentities(tokens) : []), ...fromFile],

@@ -1,5 +1,6 @@
 // Runs the API on its own (containers): `tsx api/main.ts`.
-// Env: API_HOST (default 127.0.0.1), API_PORT (3000), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, LOG_LEVEL.
+// Env: API_HOST (default 127.0.0.1), API_PORT (3000), TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, DATABASE_URL (PostgreSQL of the
+// API's state; unset: embedded under the data dir), LOG_LEVEL.
 import { buildApi } from './app.ts';
 import { apiConfigFromEnv } from './config.ts';
 

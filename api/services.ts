@@ -1,8 +1,9 @@
-// What route plugins are given: configuration, Temporal, the definition registry, the audit log.
+// What route plugins are given: configuration, Temporal, the definition registry, the database, the audit log.
 import type { Client, Connection } from '@temporalio/client';
 import type { DefinitionRegistry } from '../workflows/registry/index.ts';
 import type { ApiConfig } from './config.ts';
 import type { AuditLog } from './audit/log.ts';
+import type { Database } from './db/index.ts';
 import type { Access } from './auth/identity.ts';
 
 export interface ApiServices {
@@ -10,6 +11,7 @@ export interface ApiServices {
   temporal: Connection;
   client: Client;
   registry: DefinitionRegistry;
+  database: Database;
   audit: AuditLog;
 }
 

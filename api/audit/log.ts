@@ -1,9 +1,8 @@
-// The audit trail: who started, approved, rejected, cancelled, registered what and when. One JSON
-// line per entry in `<data dir>/audit.jsonl`, appended synchronously so an acknowledged action is
-// on disk; Temporal history remains the record of what the workflows did.
-import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+// The audit trail: who started, approved, rejected, cancelled, registered what and when. One row per
+// entry in the API's database (api/db/), append-only, written before the action is acknowledged and
+// filtered, ordered and limited in SQL; Temporal history remains the record of what the workflows did.
 import { z } from 'zod';
+import type { Db } from '../db/index.ts';
 
 export const AuditEntry = z
   .object({
@@ -27,31 +26,33 @@ export const AuditQuery = z.object({
 export type AuditQuery = z.infer<typeof AuditQuery>;
 
 export class AuditLog {
-  constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
-  }
+  constructor(private readonly db: Db) {}
 
-  record(entry: Omit<AuditEntry, 'at'>): AuditEntry {
+  /** Resolves once the entry is committed. */
+  async record(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry> {
     const full: AuditEntry = { at: new Date().toISOString(), ...entry };
-    appendFileSync(this.file, `${JSON.stringify(full)}\n`);
+    await this.db
+      .insertInto('audit_entries')
+      .values({ at: full.at, actor: full.actor, action: full.action, target: full.target, details: full.details === undefined ? null : JSON.stringify(full.details) })
+      .execute();
     return full;
   }
 
-  /** Newest first. */
-  query(q: AuditQuery): AuditEntry[] {
-    if (!existsSync(this.file)) return [];
-    const out: AuditEntry[] = [];
-    const lines = readFileSync(this.file, 'utf8').split('\n');
-    for (let i = lines.length - 1; i >= 0 && out.length < q.limit; i--) {
-      if (!lines[i]) continue;
-      const e = JSON.parse(lines[i]!) as AuditEntry;
-      if (q.actor && e.actor !== q.actor) continue;
-      if (q.action && e.action !== q.action) continue;
-      if (q.target && e.target !== q.target) continue;
-      if (q.since && e.at < new Date(q.since).toISOString()) continue;
-      if (q.until && e.at > new Date(q.until).toISOString()) continue;
-      out.push(e);
-    }
-    return out;
+  /** Newest first, at most `q.limit` entries. */
+  async query(q: AuditQuery): Promise<AuditEntry[]> {
+    let select = this.db.selectFrom('audit_entries').select(['at', 'actor', 'action', 'target', 'details']);
+    if (q.actor) select = select.where('actor', '=', q.actor);
+    if (q.action) select = select.where('action', '=', q.action);
+    if (q.target) select = select.where('target', '=', q.target);
+    if (q.since) select = select.where('at', '>=', new Date(q.since));
+    if (q.until) select = select.where('at', '<=', new Date(q.until));
+    const rows = await select.orderBy('at', 'desc').orderBy('id', 'desc').limit(q.limit).execute();
+    return rows.map((r) => ({
+      at: new Date(r.at).toISOString(),
+      actor: r.actor,
+      action: r.action as AuditEntry['action'],
+      target: r.target,
+      ...(r.details === null ? {} : { details: r.details }),
+    }));
   }
 }

@@ -21,7 +21,7 @@ import { checkInput } from '../../workflows/dsl/input.ts';
 import { describeRun, interpretStartOptions, isClosed, refusalOf, workerDeadlineMs, type RunInfo } from '../runs/temporal.ts';
 import type { IncidentsConfig } from './config.ts';
 import { incidentInputOf, type Alert, type IncidentInput, type Notification } from './normalize.ts';
-import { GroupStateStore, type AlertRecord, type GroupState } from './state.ts';
+import { GroupStateStore, type AlertRecord, type GroupState, type LockedGroup } from './state.ts';
 
 export const INCIDENT_DEFINITION = 'incident';
 
@@ -93,7 +93,7 @@ export class IncidentIntake {
     readonly config: IncidentsConfig,
     private readonly log: FastifyBaseLogger,
   ) {
-    this.store = new GroupStateStore(services.config.dataDir);
+    this.store = new GroupStateStore(services.database.db);
   }
 
   definition(): CompiledDefinition {
@@ -156,18 +156,18 @@ export class IncidentIntake {
   /** Handles one authenticated, well-formed notification. */
   async receive(n: Notification): Promise<IntakeResult> {
     const baseId = incidentIdOf(n.groupKey);
-    return this.store.exclusive(baseId, async () => {
+    return this.store.exclusive(baseId, n.groupKey, async (group) => {
       // Twice at most: a start that loses a race (or a run closing under us) is decided again.
       for (let attempt = 0; ; attempt++) {
-        const state = this.store.load(baseId, n.groupKey);
+        const state = await group.load();
         const generation = state.generation ?? 0;
         const info = await describeRun(this.services.client, generationId(baseId, generation));
         const running = info && !isClosed(info) ? info : undefined;
         try {
           // The current incident already got `resolved` (it is in its report phase): a new episode is a new incident.
-          if (running && state.resolvedSentTo === running.runId && this.openers(n, state).length) return await this.open(n, state, generation + 1);
-          if (running) return await this.update(n, state, running);
-          return await this.open(n, state, info ? generation + 1 : generation);
+          if (running && state.resolvedSentTo === running.runId && this.openers(n, state).length) return await this.open(n, group, state, generation + 1);
+          if (running) return await this.update(n, group, state, running);
+          return await this.open(n, group, state, info ? generation + 1 : generation);
         } catch (err) {
           if (attempt < 1 && err instanceof IncidentError && err.type === 'urn:cedille:problem:run-closed') continue;
           throw err;
@@ -189,7 +189,7 @@ export class IncidentIntake {
     return { selected: n.alerts.length, skipped: n.skipped, changed, stale: verdicts.filter((v) => v === 'stale').length, ...(n.truncated ? { truncated: n.truncated } : {}) };
   }
 
-  private async update(n: Notification, state: GroupState, info: RunInfo): Promise<IntakeResult> {
+  private async update(n: Notification, group: LockedGroup, state: GroupState, info: RunInfo): Promise<IntakeResult> {
     const id = info.workflowId;
     const alerts = state.alerts as Record<string, Stored>;
     const verdicts = n.alerts.map((a) => compareAlert(alerts[a.fingerprint], a));
@@ -226,7 +226,7 @@ export class IncidentIntake {
       await this.sendEvent(id, 'resolved', { resolvedAt: ends.at(-1) ?? receivedAt, alerts: mine.flatMap((r) => (r.alert ? [r.alert] : [])) });
       state.resolvedSentTo = info.runId;
     }
-    this.store.save(state);
+    await group.save(state);
     const action: IntakeAction = sendResolved ? 'resolved' : changed.length ? 'updated' : 'duplicate';
     return {
       action,
@@ -237,7 +237,7 @@ export class IncidentIntake {
     };
   }
 
-  private async open(n: Notification, state: GroupState, generation: number): Promise<IntakeResult> {
+  private async open(n: Notification, group: LockedGroup, state: GroupState, generation: number): Promise<IntakeResult> {
     const id = generationId(state.workflowId, generation);
     const alerts = state.alerts as Record<string, Stored>;
     const verdicts = n.alerts.map((a) => compareAlert(alerts[a.fingerprint], a));
@@ -249,7 +249,7 @@ export class IncidentIntake {
     if (!openers.length) {
       // Recorded all the same: a firing delivered late after this resolved will be known as stale.
       for (const [i, a] of n.alerts.entries()) if (verdicts[i] === 'new' || verdicts[i] === 'changed') alerts[a.fingerprint] = record(a);
-      this.store.save(state);
+      await group.save(state);
       if (verdicts.every((v) => v === 'stale')) return ignored('stale notification: older than alerts already seen');
       if (n.alerts.every((a) => a.status === 'resolved')) return ignored('resolved, and no incident of this group is running');
       return ignored('these alerts were already covered by an incident of this group, now closed');
@@ -259,12 +259,12 @@ export class IncidentIntake {
     for (const a of fresh) alerts[a.fingerprint] = record(a);
     state.resolvedSentTo = undefined;
     state.generation = generation;
-    this.store.save(state);
+    await group.save(state);
     const input = incidentInputOf(this.config, { ...n, alerts: fresh });
     const started = await this.start(id, input, `webhook:${n.source}`);
     if (!started) throw new IncidentError(409, 'urn:cedille:problem:run-closed', 'lost a start race: decide again'); // retried by receive()
     for (const a of fresh) alerts[a.fingerprint]!.runId = started.runId;
-    this.store.save(state);
+    await group.save(state);
     return { action: 'opened', incidentId: id, runId: started.runId, alerts: this.counts(n, verdicts, fresh.length) };
   }
 }

@@ -1,11 +1,10 @@
 // What intake remembers of each alert group, durably: the last status seen per alert fingerprint
 // (and which incident run covered it), and whether the running incident was told `resolved`. One
-// JSON file per group under `<data dir>/incidents/groups/`, replaced atomically (write + rename).
-// Deliveries of one group are serialised in this process; Temporal's workflow-id uniqueness is what
-// keeps two API processes from opening the same incident twice.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+// row per group in the API's database (api/db/). A delivery is decided holding that row's lock
+// (SELECT ... FOR UPDATE in a transaction), so deliveries of one group queue up across every API
+// replica; Temporal's workflow-id uniqueness remains the last guard against a second incident.
+import { sql } from 'kysely';
+import type { Db } from '../db/index.ts';
 
 export interface AlertRecord {
   status: 'firing' | 'resolved';
@@ -28,46 +27,52 @@ export interface GroupState {
   updatedAt: string;
 }
 
+/** One group's state while its lock is held. */
+export interface LockedGroup {
+  load(): Promise<GroupState>;
+  /** Written in the lock's transaction, kept even when the delivery then fails (see `exclusive`). */
+  save(state: GroupState): Promise<void>;
+}
+
 export class GroupStateStore {
-  private readonly dir: string;
-  private readonly locks = new Map<string, Promise<unknown>>();
+  constructor(private readonly db: Db) {}
 
-  constructor(dataDir: string) {
-    this.dir = join(dataDir, 'incidents', 'groups');
-    mkdirSync(this.dir, { recursive: true });
-  }
-
-  private file(workflowId: string): string {
-    return join(this.dir, `${workflowId}.json`);
-  }
-
-  load(workflowId: string, groupKey: string): GroupState {
-    try {
-      return JSON.parse(readFileSync(this.file(workflowId), 'utf8')) as GroupState;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      return { groupKey, workflowId, alerts: {}, updatedAt: new Date().toISOString() };
-    }
-  }
-
-  save(state: GroupState): void {
-    state.updatedAt = new Date().toISOString();
-    const target = this.file(state.workflowId);
-    const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
-    writeFileSync(tmp, `${JSON.stringify(state, null, 1)}\n`);
-    renameSync(tmp, target);
-  }
-
-  /** Runs `fn` alone for this group (in this process): concurrent deliveries queue up. */
-  async exclusive<T>(workflowId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.locks.get(workflowId) ?? Promise.resolve();
-    const run = previous.then(fn, fn);
-    const settled = run.catch(() => undefined);
-    this.locks.set(workflowId, settled);
-    try {
-      return await run;
-    } finally {
-      if (this.locks.get(workflowId) === settled) this.locks.delete(workflowId);
-    }
+  /**
+   * Runs `fn` holding the group's row lock: concurrent deliveries of the group, on any replica, queue
+   * up. What `fn` saved is committed even when it throws afterwards, like a write before a failing
+   * Temporal call (intake records alerts before starting a run, so a start whose answer is lost is
+   * adopted by the next delivery); a replica dying mid-delivery loses only that delivery's writes.
+   */
+  async exclusive<T>(workflowId: string, groupKey: string, fn: (group: LockedGroup) => Promise<T>): Promise<T> {
+    const outcome = await this.db.transaction().execute(async (trx) => {
+      const fresh: GroupState = { groupKey, workflowId, alerts: {}, updatedAt: new Date().toISOString() };
+      await trx
+        .insertInto('incident_groups')
+        .values({ workflow_id: workflowId, group_key: groupKey, state: JSON.stringify(fresh), updated_at: fresh.updatedAt })
+        .onConflict((oc) => oc.column('workflow_id').doNothing())
+        .execute();
+      await trx.selectFrom('incident_groups').select('workflow_id').where('workflow_id', '=', workflowId).forUpdate().execute();
+      const group: LockedGroup = {
+        async load() {
+          const row = await trx.selectFrom('incident_groups').select('state').where('workflow_id', '=', workflowId).executeTakeFirstOrThrow();
+          return row.state;
+        },
+        async save(state) {
+          state.updatedAt = new Date().toISOString();
+          await trx
+            .updateTable('incident_groups')
+            .set({ state: JSON.stringify(state), updated_at: sql<Date>`now()` })
+            .where('workflow_id', '=', workflowId)
+            .execute();
+        },
+      };
+      try {
+        return { ok: true as const, value: await fn(group) };
+      } catch (error) {
+        return { ok: false as const, error };
+      }
+    });
+    if (!outcome.ok) throw outcome.error;
+    return outcome.value;
   }
 }

@@ -5,7 +5,6 @@
 // with the directory's groups, and marks the link used only when the workflow accepted the answer.
 // Status pages: bad signature 400, unknown approver 403, unknown run/step 404, used 409, expired 410.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
@@ -102,7 +101,7 @@ const REFUSALS: Record<string, { status: number; heading: string; text: (c: Link
 
 const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services }) => {
   await app.register(formbody, { bodyLimit: 16 * 1024 });
-  const store = new UsedLinkStore(join(services.config.dataDir, 'used-links.jsonl'));
+  const store = new UsedLinkStore(services.database.db);
   const secret = services.config.linkSecret;
   const limits = { max: services.config.rateLimit.max, timeWindow: services.config.rateLimit.windowMs, keyGenerator: approvalPageRateKey(secret) };
 
@@ -118,14 +117,14 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
   type Checked = { claims: LinkClaims; approver: DirectoryEntry; config: LoadedNotifyConfig } | undefined;
 
   /** Signature, single use, expiry, approver: renders the refusal page and returns undefined when one fails. */
-  const check = (token: string, reply: FastifyReply): Checked => {
+  const check = async (token: string, reply: FastifyReply): Promise<Checked> => {
     const verified = verifyLink(token, secret);
     if (!verified.ok) {
       message(reply, 400, 'This link is not valid', 'The link is damaged or was not issued by Cédille Workflows. Open it again from your message, without changing it.', 'bad');
       return undefined;
     }
     const { claims } = verified;
-    const used = store.get(claims.nonce);
+    const used = await store.get(claims.nonce);
     const config = loadNotifyConfig();
     const tz = config?.timeZone ?? 'America/Toronto';
     if (used) {
@@ -176,7 +175,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
       },
     },
     async (req, reply) => {
-      const ok = check(req.params['*'], reply);
+      const ok = await check(req.params['*'], reply);
       if (!ok) return reply;
       const { claims, approver, config } = ok;
       const current = await view(claims);
@@ -224,7 +223,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
       attachValidation: true,
     },
     async (req, reply) => {
-      const ok = check(req.params['*'], reply);
+      const ok = await check(req.params['*'], reply);
       if (!ok) return reply;
       const { claims, approver, config } = ok;
       const form = Form.safeParse(req.body);
@@ -233,7 +232,8 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
       }
       const { decision } = form.data;
       const comment = form.data.comment?.trim() || undefined;
-      if (!store.claim(claims.nonce)) return message(reply, 409, 'Answer in progress', 'This link is being used right now. Reload the page in a moment.', 'warn');
+      const claim = await store.claim(claims.nonce);
+      if (!claim) return message(reply, 409, 'Answer in progress', 'This link is being used right now. Reload the page in a moment.', 'warn');
       let status: 'pending' | 'approved' | 'rejected';
       try {
         const receipt = await services.client.workflow.getHandle(claims.workflowId).executeUpdate(answerApprovalUpdate, {
@@ -242,7 +242,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
         });
         status = receipt.status;
       } catch (err) {
-        store.release(claims.nonce);
+        await store.release(claim);
         const cause = err instanceof WorkflowUpdateFailedError ? err.cause : undefined;
         const refusal = cause instanceof ApplicationFailure && cause.type ? REFUSALS[cause.type] : undefined;
         if (refusal) return message(reply, refusal.status, refusal.heading, refusal.text(claims), refusal.status === 403 ? 'bad' : 'warn');
@@ -254,8 +254,8 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
         if (err instanceof WorkflowNotFoundError || !current) return message(reply, 404, 'Request not found', 'This request no longer exists or is no longer waiting for an answer.', 'warn');
         throw err;
       }
-      store.markUsed({ nonce: claims.nonce, by: approver.subject, byName: approver.name, decision, workflowId: claims.workflowId, stepId: claims.stepId });
-      services.audit.record({
+      await store.markUsed({ nonce: claims.nonce, by: approver.subject, byName: approver.name, decision, workflowId: claims.workflowId, stepId: claims.stepId });
+      await services.audit.record({
         actor: approver.subject,
         action: decision === 'approve' ? 'approval.approve' : 'approval.reject',
         target: claims.workflowId,

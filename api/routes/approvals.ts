@@ -93,7 +93,7 @@ const approvalsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
           if (!refusal) throw err;
           return sendRefusal(reply, refusal);
         }
-        services.audit.record({
+        await services.audit.record({
           actor: who.subject,
           action: `approval.${decision}`,
           target: id,

@@ -18,7 +18,7 @@ const auditRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
         response: { ...problemResponses, 200: z.object({ entries: z.array(AuditEntry) }) },
       },
     },
-    async (req) => ({ entries: services.audit.query(req.query) }),
+    async (req) => ({ entries: await services.audit.query(req.query) }),
   );
 };
 

@@ -106,7 +106,7 @@ const codecRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
       return problem(reply, 422, { type: CODEC_ERROR, title: 'Payload cannot be decoded', detail: err.message });
     }
     const keyIds = [...new Set((direction === 'decode' ? payloads : out).map(keyIdOf).filter((id): id is string => !!id))];
-    audit.record({ actor: who.subject, action: `codec.${direction}`, target: config.temporal.namespace, details: { payloads: payloads.length, keyIds } });
+    await audit.record({ actor: who.subject, action: `codec.${direction}`, target: config.temporal.namespace, details: { payloads: payloads.length, keyIds } });
     return { payloads: out.map(toWire) };
   };
 

@@ -183,7 +183,7 @@ const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { ser
         return compileProblem(reply, conflict ? 409 : 422, result.errors);
       }
       const { definition, created } = result;
-      services.audit.record({
+      await services.audit.record({
         actor: caller(req).subject,
         action: 'definition.register',
         target: definition.name,

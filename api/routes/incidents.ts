@@ -215,7 +215,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
             throw err;
           }
           if (result.action === 'ignored' && !notification.alerts.length) result.reason = `no alert matches the opening rules (${misses.slice(0, 5).join('; ')})`;
-          services.audit.record({
+          await services.audit.record({
             actor: `webhook:${source}`,
             action: 'incident.webhook',
             target: result.incidentId ?? incidentIdOf(notification.groupKey),
@@ -267,7 +267,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         throw err;
       }
       if (!started) throw new Error(`incident id ${id} already in use`); // random ids: unreachable
-      services.audit.record({ actor: who.subject, action: 'incident.declare', target: id, details: { title: b.title, severity: b.severity, ...(b.kind ? { kind: b.kind } : {}), owner: input.owner } });
+      await services.audit.record({ actor: who.subject, action: 'incident.declare', target: id, details: { title: b.title, severity: b.severity, ...(b.kind ? { kind: b.kind } : {}), owner: input.owner } });
       const def = intake.definition();
       const incident: IncidentSummary = {
         id,
@@ -370,7 +370,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         if (isWorkerTimeout(err)) return workerUnavailable(reply, 'note');
         throw err;
       }
-      services.audit.record({ actor: who.subject, action: 'incident.note', target: info.workflowId, details: { length: req.body.text.length } });
+      await services.audit.record({ actor: who.subject, action: 'incident.note', target: info.workflowId, details: { length: req.body.text.length } });
       return reply.code(202).send({ incidentId: info.workflowId, event: 'note' as const, accepted: true as const, at });
     },
   );
@@ -404,7 +404,7 @@ const incidentsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { serv
         if (isWorkerTimeout(err)) return workerUnavailable(reply, 'report');
         throw err;
       }
-      services.audit.record({ actor: who.subject, action: 'incident.report', target: info.workflowId, details: { actionItems: req.body.actionItems.length } });
+      await services.audit.record({ actor: who.subject, action: 'incident.report', target: info.workflowId, details: { actionItems: req.body.actionItems.length } });
       return reply.code(202).send({ incidentId: info.workflowId, event: 'report' as const, accepted: true as const, at });
     },
   );

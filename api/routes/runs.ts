@@ -117,7 +117,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
           errors: [{ field: 'body.idempotencyKey', message: 'already used for a different request' }],
         });
       }
-      services.audit.record({
+      await services.audit.record({
         actor: who.subject,
         action: 'run.start',
         target: workflowId,
@@ -244,7 +244,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         if ((err as { code?: number }).code === 5) return problem(reply, 409, { type: PROBLEM.runClosed, title: 'Run closed', detail: `run ${id} closed before it could be cancelled` });
         throw err;
       }
-      services.audit.record({ actor: who.subject, action: 'run.cancel', target: id, details: { ...(reason ? { reason } : {}) } });
+      await services.audit.record({ actor: who.subject, action: 'run.cancel', target: id, details: { ...(reason ? { reason } : {}) } });
       return reply.code(202).send({ run: runSummary(info) });
     },
   );
@@ -289,7 +289,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
           }
           return sendRefusal(reply, refusal);
         }
-        services.audit.record({ actor: who.subject, action: `run.${action}`, target: id, details: { stepId: step, [field]: result[field] } });
+        await services.audit.record({ actor: who.subject, action: `run.${action}`, target: id, details: { stepId: step, [field]: result[field] } });
         return result as { stepId: string };
       },
     );

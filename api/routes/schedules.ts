@@ -336,7 +336,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
         }
         throw err;
       }
-      audit(req, 'schedule.create', body.id, { definition: definition.name, hash: definition.hash, cron: memo.cron, timezone, overlap: body.overlap, paused: body.paused });
+      await audit(req, 'schedule.create', body.id, { definition: definition.name, hash: definition.hash, cron: memo.cron, timezone, overlap: body.overlap, paused: body.paused });
       const found = await find(body.id, reply);
       return found && reply.code(201).send({ schedule: detailView(found.description, found.memo) });
     },
@@ -361,7 +361,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
           if (err instanceof ScheduleNotFoundError) return problem(reply, 404, { detail: `no schedule '${id}'` });
           throw err;
         }
-        audit(req, `schedule.${name}`, id, note ? { note } : undefined);
+        await audit(req, `schedule.${name}`, id, note ? { note } : undefined);
         const after = await find(id, reply);
         return after && { schedule: detailView(after.description, after.memo) };
       },
@@ -409,7 +409,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
         if (err instanceof ScheduleNotFoundError) return problem(reply, 404, { detail: `no schedule '${id}'` });
         throw err;
       }
-      audit(req, 'schedule.delete', id, { definition: found.memo.definition, hash: found.memo.hash });
+      await audit(req, 'schedule.delete', id, { definition: found.memo.definition, hash: found.memo.hash });
       return reply.code(204).send(null);
     },
   );

@@ -1,7 +1,8 @@
 // The approval page end to end: the worker's notify.send mails a personal link (local SMTP server),
 // headless Chromium opens it, the approver comments and approves, the run goes on with the
 // decision recorded under their directory id; the link is then used, an expired link and a
-// tampered one are refused, and the workflow's refusals (four-eyes) read in plain words.
+// tampered one are refused, and the workflow's refusals (four-eyes) read in plain words; two API
+// replicas on one PostgreSQL take one answer per link, and a restarted API still knows it was used.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { graphQuery } from '../../workflows/interpreter/messages.ts';
 import { linkNonce, signLink } from '../../api/links/token.ts';
 import { discordReceiver, linkIn, smtpCapture, type DiscordReceiver, type SmtpCapture } from '../notify/_servers.ts';
 import { notifyConfigFile, SECRET } from '../notify/_config.ts';
+import { buildApi } from '../../api/app.ts';
+import { startPostgresCluster } from '../support/postgres-cluster.ts';
 
 const SCREENSHOT = '/tmp/cedille-approval-page.png';
 
@@ -210,6 +213,35 @@ describe('approval page', () => {
       assert.equal(other.json().status, 'approved');
       const result = (await h.result()) as { approved: boolean; decisions: { approver: string }[] };
       assert.deepEqual(result.decisions.map((d) => d.approver), [SAM.subject, IDENTITIES.sre2.subject]);
+    }
+  });
+});
+
+describe('two API replicas on one PostgreSQL', () => {
+  it('the same link answered through both at once: one answer is taken, both then say used, and so does a restarted API', async () => {
+    const cluster = await startPostgresCluster();
+    const config = { ...env.config, databaseUrl: await cluster.createDatabase('replicas') };
+    const apis = [await buildApi({ config }), await buildApi({ config })];
+    try {
+      const bases = await Promise.all(apis.map((a) => a.listen({ host: '127.0.0.1', port: 0 })));
+      const { h, link } = await startRun('twin');
+      const path = new URL(link).pathname;
+      const form = /name="form" value="([^"]+)"/.exec(await (await fetch(`${bases[0]}${path}`)).text())?.[1];
+      assert.ok(form, 'the page shows the form');
+      const answers = await Promise.all(bases.map(async (b) => (await fetch(`${b}${path}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) })).status));
+      assert.deepEqual([...answers].sort(), [200, 409]);
+      const result = (await h.result()) as { approved: boolean; decisions: { approver: string }[] };
+      assert.deepEqual([result.approved, result.decisions.map((d) => d.approver)], [true, ['edith']]);
+      for (const b of bases) assert.match(await (await fetch(`${b}${path}`)).text(), /already used on/);
+
+      await Promise.all(apis.splice(0).map((a) => a.close()));
+      apis.push(await buildApi({ config }));
+      const restarted = await apis[0]!.inject({ method: 'GET', url: path });
+      assert.equal(restarted.statusCode, 409);
+      assert.match(restarted.body, /already used on .* by Édith Tremblay to approve/);
+    } finally {
+      await Promise.all(apis.map((a) => a.close()));
+      await cluster.stop();
     }
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { apiTestEnv, type ApiTestEnv } from '../support/api.ts';
+import type { Database } from '../../api/db/index.ts';
 import { payloadValue } from '../support/temporal.ts';
 import { hmacHex } from '../../api/incidents/signature.ts';
 import { incidentIdOf } from '../../api/incidents/intake.ts';
@@ -93,12 +94,13 @@ export interface IntakeEnv extends ApiTestEnv {
   configDir: string;
 }
 
-export async function intakeEnv(extraEnv: Record<string, string> = {}, configYaml = incidentsConfigYaml()): Promise<IntakeEnv> {
+/** `database`: another instance's, making this one a second replica of it. */
+export async function intakeEnv(extraEnv: Record<string, string> = {}, configYaml = incidentsConfigYaml(), database?: Database): Promise<IntakeEnv> {
   const configDir = mkdtempSync(join(tmpdir(), 'cedille-incidents-'));
   const configPath = join(configDir, 'incidents.yaml');
   writeFileSync(configPath, configYaml);
   process.env.TEST_GRAFANA_SECRET = SECRETS.grafana;
-  const env = await apiTestEnv({ env: { CEDILLE_INCIDENTS_CONFIG: configPath, ...extraEnv } });
+  const env = await apiTestEnv({ env: { CEDILLE_INCIDENTS_CONFIG: configPath, ...extraEnv }, ...(database ? { database } : {}) });
   if (!builtinIncident()) {
     const res = await env.as('admin', { method: 'POST', url: '/v1/definitions', payload: { source: STAND_IN_INCIDENT } });
     if (res.statusCode >= 300) throw new Error(`registering the stand-in incident failed: ${res.statusCode} ${res.body}`);

@@ -1,11 +1,13 @@
 // Incident webhooks against a real Temporal server and worker, with recorded-format Alertmanager and
 // Grafana payloads (test/fixtures/alertmanager/): resends and parallel deliveries open one incident,
 // partial and full resolution reach the run as `alerts` and `resolved` events (once), resolved-first
-// and late firings are handled, a group firing again after its incident closed opens a new one.
+// and late firings are handled, a group firing again after its incident closed opens a new one; API
+// replicas sharing one database (embedded, or PostgreSQL with a pool each) open one incident.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, payloadValue } from '../support/temporal.ts';
 import { buildApi } from '../../api/app.ts';
+import { startPostgresCluster } from '../support/postgres-cluster.ts';
 import { deliver, deliveredEvents, executionCount, fixture, incidentIdOf, intakeEnv, uniqueGroupKey, type IntakeEnv } from './_intake-support.ts';
 
 let env: IntakeEnv;
@@ -91,18 +93,36 @@ describe('Alertmanager webhook: one incident per alert group', () => {
     await eventually(async () => ((await executionCount(env, id)) === 1 ? true : undefined), 10_000, 'one execution listed');
   });
 
-  it('two API processes racing (separate data dirs): still one incident, the loser updates it', async () => {
-    const other = await intakeEnv();
+  it('two API replicas on one database racing: still one incident, the others see it', async () => {
+    const other = await intakeEnv({}, undefined, env.database);
     try {
       const key = uniqueGroupKey('two-apis');
       const body = fixture('firing-two-alerts.json', key);
       const results = await Promise.all([deliver(env, 'alertmanager', body), deliver(other, 'alertmanager', body), deliver(env, 'alertmanager', body), deliver(other, 'alertmanager', body)]);
       assert.ok(results.every((r) => r.statusCode === 202), results.map((r) => r.body).join('\n'));
-      assert.equal(results.filter((r) => r.json().action === 'opened').length, 1);
+      assert.deepEqual(results.map((r) => r.json().action).sort(), ['duplicate', 'duplicate', 'duplicate', 'opened']);
       const id = incidentIdOf(key);
       await eventually(async () => ((await executionCount(env, id)) === 1 ? true : undefined), 10_000, 'one execution listed');
     } finally {
       await other.close();
+    }
+  });
+
+  it('two API replicas on one PostgreSQL, each with its own connections: the same notification posted to both at once opens one incident', async () => {
+    const cluster = await startPostgresCluster();
+    const url = await cluster.createDatabase('replicas');
+    const replicas = [await intakeEnv({ DATABASE_URL: url }), await intakeEnv({ DATABASE_URL: url })];
+    try {
+      assert.deepEqual(replicas.map((r) => r.database.kind), ['postgres', 'postgres']);
+      const key = uniqueGroupKey('two-replicas-pg');
+      const body = fixture('firing-two-alerts.json', key);
+      const results = await Promise.all([0, 1, 0, 1].map((i) => deliver(replicas[i]!, 'alertmanager', body)));
+      assert.ok(results.every((r) => r.statusCode === 202), results.map((r) => r.body).join('\n'));
+      assert.deepEqual(results.map((r) => r.json().action).sort(), ['duplicate', 'duplicate', 'duplicate', 'opened']);
+      await eventually(async () => ((await executionCount(env, incidentIdOf(key))) === 1 ? true : undefined), 10_000, 'one execution listed');
+    } finally {
+      await Promise.all(replicas.map((r) => r.close()));
+      await cluster.stop();
     }
   });
 
@@ -191,7 +211,7 @@ describe('Alertmanager webhook: one incident per alert group', () => {
   });
 
   it('what intake remembers is durable: an API restarted on the same data dir goes on where the last one stopped', async () => {
-    const restarted = await buildApi({ config: env.config });
+    const restarted = await buildApi({ config: env.config, database: env.database });
     await restarted.ready();
     const again = { app: restarted } as unknown as IntakeEnv;
     try {

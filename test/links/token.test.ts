@@ -1,11 +1,7 @@
-// Approval link tokens: round trip, tampering, wrong secret, expiry, malformed input; the nonce store.
+// Approval link tokens: round trip, tampering, wrong secret, expiry, malformed input (the nonce store: store.test.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { linkNonce, linkUrl, signLink, verifyLink, type LinkClaims } from '../../api/links/token.ts';
-import { UsedLinkStore } from '../../api/links/store.ts';
 
 const SECRET = 'test-secret-0123456789abcdef';
 const claims = (over: Partial<LinkClaims> = {}): LinkClaims => ({
@@ -58,29 +54,5 @@ describe('approval link tokens', () => {
     assert.equal(linkNonce('wf/1', 'edith', 's'), linkNonce('wf/1', 'edith', 's'));
     assert.notEqual(linkNonce('wf/1', 'edith', 's'), linkNonce('wf/2', 'edith', 's'));
     assert.notEqual(linkNonce('wf/1', 'edith', 's'), linkNonce('wf/1', 'grace', 's'));
-  });
-});
-
-describe('used-link store', () => {
-  it('claims once, releases on refusal, persists uses across restarts and survives a torn line', () => {
-    const file = join(mkdtempSync(join(tmpdir(), 'cedille-links-')), 'used-links.jsonl');
-    const a = new UsedLinkStore(file);
-    assert.equal(a.claim('n1'), true);
-    assert.equal(a.claim('n1'), false, 'in flight');
-    a.release('n1');
-    assert.equal(a.claim('n1'), true, 'released: usable again');
-    a.markUsed({ nonce: 'n1', by: 'edith', byName: 'Édith', decision: 'approve', workflowId: 'wf', stepId: 's' });
-    assert.equal(a.claim('n1'), false, 'used');
-    assert.equal(a.get('n1')?.by, 'edith');
-
-    appendFileSync(file, '{"nonce":"n2","at":"2026'); // a crash mid-append
-    const b = new UsedLinkStore(file);
-    assert.equal(b.size, 1);
-    assert.equal(b.get('n1')?.decision, 'approve');
-    assert.equal(b.claim('n1'), false, 'still used after a restart');
-    b.markUsed({ nonce: 'n3', by: 'grace', decision: 'reject', workflowId: 'wf', stepId: 's' });
-    const c = new UsedLinkStore(file);
-    assert.deepEqual([c.get('n1')?.by, c.get('n3')?.by, c.get('n2')], ['edith', 'grace', undefined]);
-    assert.equal(readFileSync(file, 'utf8').split('\n').filter(Boolean).length, 3);
   });
 });

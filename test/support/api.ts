@@ -1,11 +1,16 @@
 // An API instance for tests: the real Fastify app against the run's Temporal server, a private data
-// dir, static tokens for every role, and (optionally) a worker on the API's task queue.
+// dir and its database (embedded, DATABASE_URL of `env`, or one shared with another instance: a second
+// replica), static tokens for every role, and (optionally) a worker on the API's task queue.
+// CEDILLE_TEST_DATABASE=postgres gives each instance a new database of a real PostgreSQL instead of
+// the embedded one (the API suites on the production backend).
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApi } from '../../api/app.ts';
+import { openDatabase, type Database } from '../../api/db/index.ts';
+import { sharedPostgresCluster } from './postgres-cluster.ts';
 import { apiConfigFromEnv, type ApiConfig } from '../../api/config.ts';
 import type { StaticToken } from '../../api/auth/static-tokens.ts';
 import { temporalTestEnv, type TemporalTestEnv } from './temporal.ts';
@@ -30,6 +35,8 @@ export type Who = keyof typeof IDENTITIES;
 export interface ApiTestEnv {
   app: FastifyInstance;
   config: ApiConfig;
+  /** The API's database (closed by close() unless it was given). */
+  database: Database;
   temporal: TemporalTestEnv;
   tokens: Record<Who, string>;
   /** `app.inject` as `who` (no Authorization header for `anonymous`). */
@@ -37,7 +44,7 @@ export interface ApiTestEnv {
   close(): Promise<void>;
 }
 
-export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> | false; env?: Record<string, string> } = {}): Promise<ApiTestEnv> {
+export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> | false; env?: Record<string, string>; database?: Database } = {}): Promise<ApiTestEnv> {
   const temporal = await temporalTestEnv();
   const tokens = Object.fromEntries(Object.keys(IDENTITIES).map((who) => [who, `test_${who}_${randomBytes(24).toString('base64url')}`])) as Record<Who, string>;
   const base = apiConfigFromEnv({
@@ -49,6 +56,7 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
     // The run's signing key (test/run.ts): the test workers verify what this API signs.
     ...(process.env.CEDILLE_LINK_SECRET ? { CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET } : {}),
+    ...(process.env.CEDILLE_TEST_DATABASE === 'postgres' && !opts.database ? { DATABASE_URL: await (await sharedPostgresCluster()).createDatabase(`api_${randomBytes(6).toString('hex')}`) } : {}),
     ...opts.env,
   });
   const config: ApiConfig = {
@@ -57,11 +65,13 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     staticTokens: Object.entries(IDENTITIES).map(([who, id]) => ({ token: tokens[who as Who], ...id, roles: [...id.roles], groups: [...id.groups] })),
   };
   if (opts.worker !== false) await temporal.startWorker(opts.worker ?? {});
-  const app = await buildApi({ config });
+  const database = opts.database ?? (await openDatabase({ url: config.databaseUrl, dataDir: config.dataDir }));
+  const app = await buildApi({ config, database });
   await app.ready();
   return {
     app,
     config,
+    database,
     temporal,
     tokens,
     as(who, inject) {
@@ -70,6 +80,7 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     },
     async close() {
       await app.close();
+      if (!opts.database) await database.close();
       await temporal.close();
     },
   };

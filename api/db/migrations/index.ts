@@ -1,0 +1,11 @@
+// Every migration, in order: names sort as they run; a released one is never edited, only followed.
+import type { Migration } from 'kysely';
+import * as auditEntries from './0001_audit_entries.ts';
+import * as usedLinks from './0002_used_links.ts';
+import * as incidentGroups from './0003_incident_groups.ts';
+
+export const migrations: Record<string, Migration> = {
+  '0001_audit_entries': auditEntries,
+  '0002_used_links': usedLinks,
+  '0003_incident_groups': incidentGroups,
+};
