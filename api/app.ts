@@ -9,7 +9,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { loadCatalog } from '../activities/catalog.ts';
-import { DefinitionRegistry } from '../workflows/registry/index.ts';
+import { databaseDefinitionStore, DefinitionRegistry } from '../workflows/registry/index.ts';
 import type { ApiConfig } from './config.ts';
 import { clientErrorResponse, useProblemResponses } from './problem.ts';
 import { swaggerOptions } from './openapi/document.ts';
@@ -18,7 +18,7 @@ import { authPlugin } from './auth/plugin.ts';
 import { fastifyTrustProxy } from './trust-proxy.ts';
 import { ApiMetrics, metricsPlugin } from './metrics.ts';
 import { AuditLog } from './audit/log.ts';
-import { openDatabase, type Database } from './db/index.ts';
+import { openDatabase, type Database } from '../db/index.ts';
 import type { ApiServices } from './services.ts';
 import { dataConverter } from '../codec/index.ts';
 import healthRoutes from './routes/health.ts';
@@ -30,12 +30,11 @@ import definitionRoutes from './routes/definitions.ts';
 import scheduleRoutes from './routes/schedules.ts';
 import incidentRoutes from './routes/incidents.ts';
 import codecRoutes from './routes/codec.ts';
-import { join } from 'node:path';
 
 export interface ApiOptions {
   config: ApiConfig;
   logger?: FastifyServerOptions['logger'];
-  /** Default: the built-in definitions plus those registered under `<data dir>/definitions`. */
+  /** Default: the built-in definitions plus those registered in the database. */
   registry?: DefinitionRegistry;
   /** Default: opened from the config (and closed with the app); given: shared, the caller closes it. */
   database?: Database;
@@ -70,7 +69,7 @@ export async function buildApi({ config, logger = false, registry, database: sha
     config,
     temporal,
     client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec) } : {}) }),
-    registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), storeDir: join(config.dataDir, 'definitions') })),
+    registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), store: databaseDefinitionStore(database.db) })),
     database,
     audit: new AuditLog(database.db),
   };

@@ -24,7 +24,7 @@ export interface ApiConfig {
   /** Where and how to reach Temporal (address, TLS/mTLS, bearer token: infra/temporal-connection.ts). */
   temporal: TemporalConnectionOptions & { namespace: string; taskQueue: string };
   dataDir: string;
-  /** PostgreSQL of the API's durable state (DATABASE_URL); unset: the embedded one under `<dataDir>/db` (api/db/). */
+  /** PostgreSQL of the API's durable state (DATABASE_URL); unset: the embedded one under `<dataDir>/db` (db/). */
   databaseUrl?: string;
   /** The embedded default's tokens (printed by `npm start`), when accepted: see `devTokens`. */
   tokens?: DevTokens;
@@ -95,6 +95,18 @@ function secretIn(dir: string, name: string): string {
   return read();
 }
 
+/**
+ * The platform signing key (trust/signing-key.ts). The embedded default makes one in its data dir; with
+ * a shared database (DATABASE_URL: several replicas) it must come from configuration, since a key made
+ * by each replica would refuse the links and tickets of the others.
+ */
+function linkSecret(env: NodeJS.ProcessEnv, dir: string): string {
+  const configured = signingKeyFromEnv(env);
+  if (configured) return configured;
+  if (env.DATABASE_URL) throw new Error('DATABASE_URL is set (state shared by several replicas) but CEDILLE_LINK_SECRET is not: every API replica and worker needs the same configured signing key');
+  return secretIn(dir, 'link-secret');
+}
+
 export function apiConfigFromEnv(env = process.env): ApiConfig {
   const port = Number(env.API_PORT || DEFAULT_API_PORT);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`API_PORT=${env.API_PORT} is not a TCP port`);
@@ -130,8 +142,7 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
     staticTokens: [...(tokens ? devIdentities(tokens) : []), ...fromFile],
     ...(oidc ? { oidc } : {}),
     publicUrl: (env.API_PUBLIC_URL || `http://${host}:${port}`).replace(/\/$/, ''),
-    // The platform signing key (trust/signing-key.ts); the embedded default makes one in its data dir.
-    linkSecret: signingKeyFromEnv(env) ?? secretIn(dir, 'link-secret'),
+    linkSecret: linkSecret(env, dir),
     bodyLimitBytes: Number(env.API_BODY_LIMIT || 1024 * 1024),
     rateLimit: { max: Number(env.API_RATE_LIMIT_MAX || 120), windowMs: Number(env.API_RATE_LIMIT_WINDOW_MS || 60_000) },
     trustProxy: trustProxyFromEnv(env.API_TRUST_PROXY),

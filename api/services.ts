@@ -3,7 +3,7 @@ import type { Client, Connection } from '@temporalio/client';
 import type { DefinitionRegistry } from '../workflows/registry/index.ts';
 import type { ApiConfig } from './config.ts';
 import type { AuditLog } from './audit/log.ts';
-import type { Database } from './db/index.ts';
+import type { Database } from '../db/index.ts';
 import type { Access } from './auth/identity.ts';
 
 export interface ApiServices {

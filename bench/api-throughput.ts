@@ -13,7 +13,8 @@ import proto from '@temporalio/proto';
 import { loadCatalog } from '../activities/catalog.ts';
 import { freePort } from '../infra/tools/temporal-dev-server.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../workflows/search-attributes.ts';
-import { DefinitionRegistry } from '../workflows/registry/index.ts';
+import { databaseDefinitionStore, DefinitionRegistry } from '../workflows/registry/index.ts';
+import { openDatabase } from '../db/index.ts';
 import type { RunInput } from '../workflows/interpreter/run-input.ts';
 import { machine, median, round, say, table, withTemporal, writeResult, type BenchResult } from './common.ts';
 import { startChildWorker } from './child-worker.ts';
@@ -80,11 +81,14 @@ export async function apiThroughput(): Promise<BenchResult> {
     // Worker and API each in a process of their own, as deployed; this process is only the two clients.
     const worker = await startChildWorker({ address: server.address, namespace: server.namespace, taskQueue, tuning: { maxConcurrentActivityTaskExecutions: 100 } });
     const dataDir = mkdtempSync(join(tmpdir(), 'bench-api-'));
-    const registry = await DefinitionRegistry.load({ catalog: await loadCatalog(), storeDir: join(dataDir, 'definitions') });
+    // Registered in the API's (embedded) database before the API process opens it.
+    const database = await openDatabase({ dataDir });
+    const registry = await DefinitionRegistry.load({ catalog: await loadCatalog(), store: databaseDefinitionStore(database.db) });
     for (const name of ['bench-start', 'bench-approval']) {
-      const r = registry.register(definitionText(name), { file: `${name}.yaml` });
+      const r = await registry.register(definitionText(name), { file: `${name}.yaml` });
       if (!r.ok) throw new Error(`${name}: ${JSON.stringify(r.errors)}`);
     }
+    await database.close();
     const operator = `bench_operator_${randomUUID()}`;
     const approver = `bench_approver_${randomUUID()}`;
     const tokensFile = join(dataDir, 'tokens.json');

@@ -61,7 +61,7 @@ export async function withTemporal<T>(name: string, serverOpts: DevServerOptions
         namespace: server.namespace,
         taskQueue,
         workflowBundle: code,
-        registry: { getByWorkflowType: () => undefined, getByHash: () => undefined },
+        registry: { getByWorkflowType: () => undefined, getByHash: () => undefined, refresh: async () => undefined },
         ...(tuning ? { tuning } : {}),
       });
       const done = worker.run();

@@ -23,7 +23,7 @@ const worker = await createWorker({
   namespace,
   taskQueue,
   workflowBundle: { codePath: bundlePath },
-  ...(process.env.CEDILLE_BENCH_DEFINITIONS === '1' ? {} : { registry: { getByWorkflowType: () => undefined, getByHash: () => undefined } }),
+  ...(process.env.CEDILLE_BENCH_DEFINITIONS === '1' ? {} : { registry: { getByWorkflowType: () => undefined, getByHash: () => undefined, refresh: async () => undefined } }),
   ...(tuningJson ? { tuning: JSON.parse(tuningJson) as CreateWorkerOptions['tuning'] } : {}),
 });
 const running = worker.run();

@@ -10,8 +10,9 @@
 // (SQLite in memory); `server`, the production Temporal server on a throwaway PostgreSQL
 // (infra/tools/temporal-server.ts), which TEMPORAL_ADDRESS then names. That real server is also started
 // when a file needs it whatever the selection (needsTemporalServer), and named by
-// CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS (+ _NAMESPACE) and CEDILLE_TEST_POSTGRES_URL (a superuser URL of its
-// PostgreSQL, for tests that read its rows or want a database of their own).
+// CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS (+ _NAMESPACE). CEDILLE_TEST_POSTGRES_URL, a superuser URL of a
+// PostgreSQL (that server's, or one started alone), serves tests that want databases of their own
+// (needsPostgres, or every API database with CEDILLE_TEST_DATABASE=postgres).
 // Arguments narrow the run: `npm test -- test/compiler` or a file list.
 // Every payload of the run is encrypted (codec/), as deployments do: a fresh key in the scratch dir as
 // CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/); tests that read raw
@@ -27,7 +28,8 @@ import { buildWorkflowBundle } from '../worker/bundle.ts';
 import { ensureChromium } from '../infra/tools/chromium.ts';
 import { ensureClusterTools } from '../infra/tools/kubernetes/index.ts';
 import { startLocalCluster, type LocalCluster } from '../infra/cluster/local-cluster.ts';
-import { needsCluster, needsGcs, needsTemporalServer, needsVaultDev } from '../infra/cluster/test-files.ts';
+import { needsCluster, needsGcs, needsPostgres, needsTemporalServer, needsVaultDev } from '../infra/cluster/test-files.ts';
+import { startPostgres } from '../infra/tools/postgres.ts';
 import { startFakeGcs, type FakeGcs } from '../infra/tools/fake-gcs-server.ts';
 import { startOpenBaoDev, type OpenBaoDev } from '../infra/tools/openbao.ts';
 import { ensureKeyFile } from '../codec/index.ts';
@@ -61,6 +63,8 @@ const starts = await Promise.allSettled([
   clusterTools ? startLocalCluster({ tools: clusterTools }) : undefined,
   files.some(needsGcs) ? startFakeGcs({ dataDir: mkdtempSync(join(scratch, 'gcs-')) }) : undefined,
   files.some(needsVaultDev) ? startOpenBaoDev() : undefined,
+  // The real server's PostgreSQL serves these files when it runs.
+  !wantsRealTemporal && (files.some(needsPostgres) || process.env.CEDILLE_TEST_DATABASE === 'postgres') ? startPostgres() : undefined,
 ] as const);
 const started = <T>(r: PromiseSettledResult<T>): T | undefined => (r.status === 'fulfilled' ? r.value : undefined);
 const devServer = started(starts[0]);
@@ -68,9 +72,10 @@ const real = started(starts[1]);
 const cluster: LocalCluster | undefined = started(starts[2]);
 const gcs: FakeGcs | undefined = started(starts[3]);
 const vault: OpenBaoDev | undefined = started(starts[4]);
+const postgres = real?.postgres ?? started(starts[5]);
 const server = temporalKind === 'dev' ? devServer : real?.server;
 const cleanup = async () => {
-  await Promise.all([devServer?.stop(), real?.stop(), cluster?.stop(), gcs?.stop(), vault?.stop()]);
+  await Promise.all([devServer?.stop(), real?.stop(), cluster?.stop(), gcs?.stop(), vault?.stop(), real ? undefined : postgres?.stop()]);
   rmSync(scratch, { recursive: true, force: true });
 };
 const failedStart = starts.find((r) => r.status === 'rejected');
@@ -88,7 +93,8 @@ try {
   if (codecKeys) ensureKeyFile(codecKeys);
   writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
   const k8s = [
-    real ? `; ${real.server === server ? '' : `temporal server ${real.server.address} and `}postgresql ${real.postgres.host}:${real.postgres.port}` : '',
+    real && real.server !== server ? `; temporal server ${real.server.address}` : '',
+    postgres ? `; postgresql ${postgres.host}:${postgres.port}` : '',
     cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${cluster.kubeconfigPath})` : '',
     gcs ? `; gcs ${gcs.url}` : '',
     vault ? `; openbao ${vault.address}` : '',
@@ -106,13 +112,8 @@ try {
           TEMPORAL_ADDRESS: server.address,
           TEMPORAL_NAMESPACE: server.namespace,
           CEDILLE_TEST_TEMPORAL: temporalKind,
-          ...(real
-            ? {
-                CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS: real.server.address,
-                CEDILLE_TEST_TEMPORAL_SERVER_NAMESPACE: real.server.namespace,
-                CEDILLE_TEST_POSTGRES_URL: real.postgres.url,
-              }
-            : {}),
+          ...(real ? { CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS: real.server.address, CEDILLE_TEST_TEMPORAL_SERVER_NAMESPACE: real.server.namespace } : {}),
+          ...(postgres ? { CEDILLE_TEST_POSTGRES_URL: postgres.url } : {}),
           CEDILLE_WORKFLOW_BUNDLE: bundlePath,
           CEDILLE_TEST_SCRATCH: scratch,
           // The platform signing key of the run (trust/signing-key.ts): test APIs sign run tickets

@@ -7,6 +7,8 @@ import { workspaceEgressExcept } from './config.ts';
 import { createWorker } from './worker.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { loadNotifyConfig } from '../activities/notify/config.ts';
+import { loadCatalog } from '../activities/catalog.ts';
+import { openDefinitions } from './definitions.ts';
 
 const temporal = temporalConnectionFromEnv();
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
@@ -23,8 +25,16 @@ try {
   await client.close();
 }
 
+const catalog = await loadCatalog();
+const definitions = await openDefinitions(catalog);
 const connection = await NativeConnection.connect(temporal);
-const worker = await createWorker({ connection, namespace });
-console.log(`worker polling ${worker.options.taskQueue} on ${describeTemporalConnection(temporal)} (${namespace})`);
-await worker.run();
-await connection.close();
+// A workflow bundle built ahead (CEDILLE_WORKFLOW_BUNDLE) spares each worker bundling at start.
+const prebuilt = process.env.CEDILLE_WORKFLOW_BUNDLE;
+const worker = await createWorker({ connection, namespace, catalog, registry: definitions.registry, ...(prebuilt ? { workflowBundle: { codePath: prebuilt } } : {}) });
+console.log(`worker polling ${worker.options.taskQueue} on ${describeTemporalConnection(temporal)} (${namespace}); definitions: ${definitions.source}`);
+try {
+  await worker.run();
+} finally {
+  await connection.close();
+  await definitions.close();
+}

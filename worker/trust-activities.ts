@@ -17,13 +17,14 @@ import type { Admission, AdmitRequest, ApprovalTokenCheck, OriginCheck, OriginRe
 import type { Lineage } from './lineage.ts';
 import type { DefinitionLookup } from './internal-activities.ts';
 
-type HashLookup = Pick<DefinitionLookup, 'getByHash'>;
+type HashLookup = Pick<DefinitionLookup, 'getByHash' | 'refresh'>;
 
-/** Why `def` is not a definition this worker's registry holds, or undefined when it is (dependencies included). */
-function unregistered(def: CompiledDefinition, registry: HashLookup): string | undefined {
+/** Why `def` is not a definition the platform registered, or undefined when it is (dependencies included). */
+async function unregistered(def: CompiledDefinition, registry: HashLookup): Promise<string | undefined> {
   const all: [string, Omit<CompiledDefinition, 'dependencies'>][] = [[def.name, def], ...Object.entries(def.dependencies ?? {})];
   for (const [name, d] of all) {
     if (contentHash(d) !== d.hash) return `definition '${name}' does not match its content hash`;
+    if (!registry.getByHash(d.hash)) await registry.refresh(); // registered after this worker last read
     if (!registry.getByHash(d.hash)) return `definition '${name}' (${d.hash.slice(0, 12)}) is not registered on this platform`;
   }
   return undefined;
@@ -42,7 +43,7 @@ export function trustActivities(registry: HashLookup, lineage: Pick<Lineage, 'wh
         if (!checked.ok) return { admitted: false, reason: checked.reason };
         return { admitted: true, via: 'ticket', initiator: checked.initiator, excluded: checked.excluded };
       }
-      const why = unregistered(req.definition, registry);
+      const why = await unregistered(req.definition, registry);
       if (why) return { admitted: false, reason: `${why}, and the start carries no run ticket of the API` };
       return { admitted: true, via: 'registered', excluded: [] };
     },

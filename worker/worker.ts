@@ -9,7 +9,7 @@ import { trustActivities } from './trust-activities.ts';
 import { activityGuard, Lineage } from './lineage.ts';
 import { TASK_QUEUE } from './config.ts';
 import { WORKFLOWS_PATH } from './bundle.ts';
-import { loadDefinitions } from './definitions.ts';
+import { DefinitionRegistry } from '../workflows/registry/index.ts';
 
 export interface CreateWorkerOptions {
   connection: NativeConnection;
@@ -17,7 +17,7 @@ export interface CreateWorkerOptions {
   taskQueue?: string;
   /** The activity catalog (default: every activity under activities/); tests may add their own. */
   catalog?: Catalog;
-  /** Where named workflow types (spec.workflowType) are looked up; default: the built-in definitions. */
+  /** Where named workflow types (spec.workflowType) are looked up; default: the built-in definitions (worker/definitions.ts adds the registered ones). */
   registry?: DefinitionLookup;
   /** A prebuilt bundle (tests build it once per run); default: bundle at start. */
   workflowBundle?: { code: string } | { codePath: string };
@@ -29,7 +29,7 @@ export interface CreateWorkerOptions {
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
   const catalog = opts.catalog ?? (await loadCatalog());
-  const registry = opts.registry ?? (await loadDefinitions(catalog));
+  const registry = opts.registry ?? (await DefinitionRegistry.load({ catalog }));
   const namespace = opts.namespace ?? 'default';
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   const lineage = new Lineage(opts.connection, namespace, taskQueue);

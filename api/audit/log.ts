@@ -1,8 +1,8 @@
 // The audit trail: who started, approved, rejected, cancelled, registered what and when. One row per
-// entry in the API's database (api/db/), append-only, written before the action is acknowledged and
+// entry in the API's database (db/), append-only, written before the action is acknowledged and
 // filtered, ordered and limited in SQL; Temporal history remains the record of what the workflows did.
 import { z } from 'zod';
-import type { Db } from '../db/index.ts';
+import type { Db } from '../../db/index.ts';
 
 export const AuditEntry = z
   .object({
@@ -28,12 +28,16 @@ export type AuditQuery = z.infer<typeof AuditQuery>;
 export class AuditLog {
   constructor(private readonly db: Db) {}
 
-  /** Resolves once the entry is committed. */
-  async record(entry: Omit<AuditEntry, 'at'>): Promise<AuditEntry> {
+  /**
+   * Resolves once the entry is committed. With `once`, the entry is recorded at most once under that
+   * key: a retried request records what its first attempt may not have had the time to.
+   */
+  async record(entry: Omit<AuditEntry, 'at'>, opts: { once?: string } = {}): Promise<AuditEntry> {
     const full: AuditEntry = { at: new Date().toISOString(), ...entry };
     await this.db
       .insertInto('audit_entries')
-      .values({ at: full.at, actor: full.actor, action: full.action, target: full.target, details: full.details === undefined ? null : JSON.stringify(full.details) })
+      .values({ at: full.at, actor: full.actor, action: full.action, target: full.target, details: full.details === undefined ? null : JSON.stringify(full.details), once_key: opts.once ?? null })
+      .onConflict((oc) => oc.column('once_key').doNothing())
       .execute();
     return full;
   }

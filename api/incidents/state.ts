@@ -1,10 +1,10 @@
 // What intake remembers of each alert group, durably: the last status seen per alert fingerprint
 // (and which incident run covered it), and whether the running incident was told `resolved`. One
-// row per group in the API's database (api/db/). A delivery is decided holding that row's lock
+// row per group in the API's database (db/). A delivery is decided holding that row's lock
 // (SELECT ... FOR UPDATE in a transaction), so deliveries of one group queue up across every API
 // replica; Temporal's workflow-id uniqueness remains the last guard against a second incident.
 import { sql } from 'kysely';
-import type { Db } from '../db/index.ts';
+import type { Db } from '../../db/index.ts';
 
 export interface AlertRecord {
   status: 'firing' | 'resolved';

@@ -1,12 +1,12 @@
 // Single use of approval links, across API replicas: the nonces of links in the API's database
-// (api/db/). Answering a link first claims its nonce with one atomic INSERT (only one replica's
+// (db/). Answering a link first claims its nonce with one atomic INSERT (only one replica's
 // succeeds), then marks it used once the workflow took the answer, or releases the claim when the
 // answer was refused or failed. A claim left by a replica that died mid-answer expires after
 // `claimTtlMs`, so the link does not stay unusable; the workflow itself still refuses a second answer.
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { z } from 'zod';
-import type { Db } from '../db/index.ts';
+import type { Db } from '../../db/index.ts';
 
 export const UsedLink = z.object({
   nonce: z.string(),

@@ -153,6 +153,7 @@ const approvalPageRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { s
       const node = graph.nodes.find((n) => n.id === claims.stepId && n.approval);
       if (!node?.approval) return undefined;
       const described = await handle.describe();
+      if (!services.registry.getByHash(graph.hash)) await services.registry.refresh();
       const def = services.registry.getByHash(graph.hash) ?? services.registry.get(graph.definition);
       const about = def?.description ?? def?.title;
       return { approval: node.approval, definition: graph.definition, ...(about ? { definitionAbout: about } : {}), runId: described.runId };

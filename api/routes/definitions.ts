@@ -74,6 +74,10 @@ function compileProblem(reply: FastifyReply, status: 409 | 422, errors: CompileE
 
 const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services }) => {
   const { registry } = services;
+  // Every answer reflects what any replica registered (one indexed read of the rows since the last one).
+  app.addHook('preHandler', async () => {
+    await registry.refresh();
+  });
 
   // A raw YAML body is the `source` of the JSON form (this plugin only).
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, { source: body }));
@@ -177,7 +181,7 @@ const definitionRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { ser
       },
     },
     async (req, reply) => {
-      const result = registry.register(req.body.source);
+      const result = await registry.register(req.body.source);
       if (!result.ok) {
         const conflict = result.errors.some((e) => e.code === 'name-taken');
         return compileProblem(reply, conflict ? 409 : 422, result.errors);

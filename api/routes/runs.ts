@@ -52,8 +52,9 @@ const ListQuery = z.object({
   nextPageToken: PageTokenParam.optional(),
 });
 
-/** Resolves the definition of a start request (latest, or the pinned version of that name). */
-function resolveDefinition(services: ApiServices, name: string, version?: string): CompiledDefinition | { field: string; message: string } {
+/** Resolves the definition of a start request (latest, or the pinned version of that name), as registered by any replica. */
+async function resolveDefinition(services: ApiServices, name: string, version?: string): Promise<CompiledDefinition | { field: string; message: string }> {
+  await services.registry.refresh();
   if (version) {
     const def = services.registry.getByHash(version);
     if (!def || def.name !== name) return { field: 'body.version', message: `definition '${name}' has no version '${version}'` };
@@ -88,7 +89,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
     async (req, reply) => {
       const who = caller(req);
       const { definition: name, input, version, idempotencyKey } = req.body;
-      const def = resolveDefinition(services, name, version);
+      const def = await resolveDefinition(services, name, version);
       if ('field' in def) return problem(reply, 404, { type: PROBLEM.definitionNotFound, title: 'Definition not found', detail: def.message, errors: [def] });
       const errors = inputProblems(def, input);
       if (errors.length)
@@ -97,6 +98,11 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
       const hash = requestHash(def.name, def.hash, input);
       const workflowId = idempotencyKey ? idempotentWorkflowId(def.name, who.subject, idempotencyKey) : `${def.name}-${randomUUID()}`;
       const startTime = new Date().toISOString();
+      const recordStart = () =>
+        services.audit.record(
+          { actor: who.subject, action: 'run.start', target: workflowId, details: { definition: def.name, version: def.hash, ...(idempotencyKey ? { idempotencyKey } : {}) } },
+          { once: `run.start:${workflowId}` },
+        );
       let runId: string;
       try {
         ({ firstExecutionRunId: runId } = await client.workflow.start('interpret', {
@@ -109,7 +115,10 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
         if (!(err instanceof WorkflowExecutionAlreadyStartedError) || !idempotencyKey) throw err;
         // The key was used before: the same request gets the same run, another request a conflict.
         const existing = await describeRun(client, workflowId);
-        if (existing && existing.memo?.requestHash === hash) return reply.code(200).send({ run: runSummary(existing) });
+        if (existing && existing.memo?.requestHash === hash) {
+          await recordStart(); // the first attempt may have died between the start and its audit entry
+          return reply.code(200).send({ run: runSummary(existing) });
+        }
         return problem(reply, 409, {
           type: PROBLEM.idempotencyConflict,
           title: 'Idempotency key reused',
@@ -117,12 +126,7 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
           errors: [{ field: 'body.idempotencyKey', message: 'already used for a different request' }],
         });
       }
-      await services.audit.record({
-        actor: who.subject,
-        action: 'run.start',
-        target: workflowId,
-        details: { definition: def.name, version: def.hash, ...(idempotencyKey ? { idempotencyKey } : {}) },
-      });
+      await recordStart();
       app.metrics.runsStarted.inc({ definition: def.name });
       // Everything the summary says is known from the start request: no second round trip.
       const run: RunSummary = { id: workflowId, runId, definition: def.name, hash: def.hash, status: 'running', temporalStatus: 'RUNNING', initiator: who.subject, startTime };

@@ -279,6 +279,7 @@ const scheduleRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { servi
     async (req, reply) => {
       const body = req.body;
       const { registry } = services;
+      await registry.refresh();
       const versions = registry.versions(body.definition);
       if (versions.length === 0) {
         return problem(reply, 422, { detail: `no definition named '${body.definition}'`, errors: [{ field: 'body.definition', message: 'unknown definition' }] });

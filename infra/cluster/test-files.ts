@@ -29,3 +29,12 @@ export function needsVaultDev(file: string): boolean {
 export function needsTemporalServer(file: string): boolean {
   return matches(file, ['production'], 'temporal-server');
 }
+
+/**
+ * A PostgreSQL server (CEDILLE_TEST_POSTGRES_URL) for tests that make databases of their own (the
+ * platform database, test/support/postgres.ts): test/{api,incidents,links,registry,production}/ or
+ * `*.postgres.*`. The real Temporal server's PostgreSQL serves when that one runs too.
+ */
+export function needsPostgres(file: string): boolean {
+  return matches(file, ['api', 'incidents', 'links', 'registry', 'production'], 'postgres');
+}

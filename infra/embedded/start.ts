@@ -11,6 +11,9 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApi } from '../../api/app.ts';
+import { loadCatalog } from '../../activities/catalog.ts';
+import { openDatabase } from '../../db/index.ts';
+import { databaseDefinitionStore, DefinitionRegistry } from '../../workflows/registry/index.ts';
 import { apiConfigFromEnv, DEFAULT_API_PORT } from '../../api/config.ts';
 import { ensureSearchAttributes } from '../../worker/search-attributes.ts';
 import { createWorker } from '../../worker/worker.ts';
@@ -143,11 +146,18 @@ async function start(): Promise<Promise<void>> {
   });
   shareSigningKey(env, dir, config.linkSecret);
 
+  // One database and one registry for the worker and the API: a definition registered through the API
+  // is what the worker runs by its type name.
+  const database = await openDatabase({ url: config.databaseUrl, dataDir: dir });
+  undo.push(() => database.close());
+  const catalog = await loadCatalog();
+  const registry = await DefinitionRegistry.load({ catalog, store: databaseDefinitionStore(database.db) });
+
   const connection = await NativeConnection.connect(temporal);
   undo.push(() => connection.close());
   say('starting the worker');
   const prebuilt = env.CEDILLE_WORKFLOW_BUNDLE; // test/run.ts bundles the workflows once per run
-  const worker = await createWorker({ connection, namespace, ...(prebuilt && { workflowBundle: { codePath: prebuilt } }) });
+  const worker = await createWorker({ connection, namespace, catalog, registry, ...(prebuilt && { workflowBundle: { codePath: prebuilt } }) });
   stopping.signal.throwIfAborted();
   const running = worker.run();
   const stopWorker = () => worker.getState() === 'RUNNING' && worker.shutdown();
@@ -157,7 +167,7 @@ async function start(): Promise<Promise<void>> {
     await running.catch(() => undefined); // a worker failure is reported by the caller
   });
 
-  const api = await buildApi({ config, logger: { level: 'warn' } });
+  const api = await buildApi({ config, logger: { level: 'warn' }, registry, database });
   undo.push(() => api.close());
   const apiUrl = await api.listen({ host: config.host, port: config.port });
   // For the CLI (cli/config.ts) and the next start; not a secret, so readable by the user's other tools.

@@ -49,7 +49,7 @@ before(async () => {
   // The worker runs only registered definitions: these two are.
   const registered = new Map([passThrough, await vaultBootstrapDefinition()].map((d) => [d.hash, d]));
   env = await temporalTestEnv();
-  await env.startWorker({ registry: { getByWorkflowType: () => undefined, getByHash: (hash: string) => registered.get(hash) } });
+  await env.startWorker({ registry: { getByWorkflowType: () => undefined, getByHash: (hash: string) => registered.get(hash), refresh: async () => undefined } });
 });
 
 after(async () => {

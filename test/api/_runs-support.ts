@@ -1,21 +1,17 @@
 // Shared by the run and approval route tests: an API test environment whose registry knows the
-// given fixtures (written to its data dir as registered definitions), and small request helpers.
+// given fixtures (registered in its database), and small request helpers.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
-import { apiTestEnv, type ApiTestEnv, type Who } from '../support/api.ts';
+import { apiTestEnv, registerDefinitions, type ApiTestEnv, type Who } from '../support/api.ts';
 import { eventually } from '../support/temporal.ts';
 import { FIXTURES } from '../interpreter/_defs.ts';
 
 export async function runsTestEnv(fixtures: string[]): Promise<ApiTestEnv> {
-  const dir = mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'cedille-api-runs-'));
-  for (const name of fixtures) {
-    mkdirSync(join(dir, 'definitions', name), { recursive: true });
-    copyFileSync(join(FIXTURES, `${name}.yaml`), join(dir, 'definitions', name, `${name}.yaml`));
-  }
-  return apiTestEnv({ env: { CEDILLE_DATA_DIR: dir } });
+  const env = await apiTestEnv();
+  await registerDefinitions(env, fixtures.map((name) => join(FIXTURES, `${name}.yaml`)).map((file) => ({ file, text: readFileSync(file, 'utf8') })));
+  return env;
 }
 
 /** POST /v1/runs as `who`; asserts 201 and returns the run id. */

@@ -19,7 +19,7 @@ import { linkNonce, signLink } from '../../api/links/token.ts';
 import { discordReceiver, linkIn, smtpCapture, type DiscordReceiver, type SmtpCapture } from '../notify/_servers.ts';
 import { notifyConfigFile, SECRET } from '../notify/_config.ts';
 import { buildApi } from '../../api/app.ts';
-import { startPostgresCluster } from '../support/postgres-cluster.ts';
+import { testDatabase } from '../support/postgres.ts';
 
 const SCREENSHOT = '/tmp/cedille-approval-page.png';
 
@@ -219,8 +219,7 @@ describe('approval page', () => {
 
 describe('two API replicas on one PostgreSQL', () => {
   it('the same link answered through both at once: one answer is taken, both then say used, and so does a restarted API', async () => {
-    const cluster = await startPostgresCluster();
-    const config = { ...env.config, databaseUrl: await cluster.createDatabase('replicas') };
+    const config = { ...env.config, databaseUrl: await testDatabase('replicas') };
     const apis = [await buildApi({ config }), await buildApi({ config })];
     try {
       const bases = await Promise.all(apis.map((a) => a.listen({ host: '127.0.0.1', port: 0 })));
@@ -241,7 +240,6 @@ describe('two API replicas on one PostgreSQL', () => {
       assert.match(restarted.body, /already used on .* by Édith Tremblay to approve/);
     } finally {
       await Promise.all(apis.map((a) => a.close()));
-      await cluster.stop();
     }
   });
 });

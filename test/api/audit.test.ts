@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { AuditLog } from '../../api/audit/log.ts';
-import { openDatabase } from '../../api/db/index.ts';
+import { openDatabase } from '../../db/index.ts';
 import { onBothBackends } from '../support/databases.ts';
 import { buildApi } from '../../api/app.ts';
 import { apiTestEnv } from '../support/api.ts';

@@ -1,11 +1,11 @@
-// The API's database (api/db/): migrations run at open, once, and two replicas opening a new
+// The API's database (db/): migrations run at open, once, and two replicas opening a new
 // PostgreSQL database at the same instant both start (Kysely's migration lock), with each migration
 // applied once.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { openDatabase } from '../../api/db/index.ts';
-import { migrations } from '../../api/db/migrations/index.ts';
+import { openDatabase } from '../../db/index.ts';
+import { migrations } from '../../db/migrations/index.ts';
 import { onBothBackends } from '../support/databases.ts';
 
 const applied = async (db: Awaited<ReturnType<typeof openDatabase>>) =>

@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { startPostgresCluster } from '../support/postgres-cluster.ts';
-import { migrations } from '../../api/db/migrations/index.ts';
+import { testDatabase } from '../support/postgres.ts';
+import { migrations } from '../../db/migrations/index.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
 
@@ -42,46 +42,41 @@ describe('api/main.ts', () => {
   });
 
   it('with DATABASE_URL: migrates that PostgreSQL database at start-up and keeps nothing in the data dir; refuses to start when it is unreachable', async () => {
-    const cluster = await startPostgresCluster();
+    const url = await testDatabase('cedille_api');
+    const dataDir = mkdtempSync(join(tmpdir(), 'cedille-api-'));
+    const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env: { ...process.env, API_HOST: '127.0.0.1', API_PORT: '0', CEDILLE_DATA_DIR: dataDir, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      const url = await cluster.createDatabase('cedille_api');
-      const dataDir = mkdtempSync(join(tmpdir(), 'cedille-api-'));
-      const child = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], { cwd: repo, env: { ...process.env, API_HOST: '127.0.0.1', API_PORT: '0', CEDILLE_DATA_DIR: dataDir, DATABASE_URL: url }, stdio: ['ignore', 'pipe', 'inherit'] });
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      try {
-        await new Promise<void>((resolve, reject) => {
-          let out = '';
-          child.stdout.on('data', (d: Buffer) => {
-            out += d.toString();
-            if (/Server listening at/.test(out)) resolve();
-          });
-          child.once('exit', (code) => reject(new Error(`api/main.ts exited with ${code}:\n${out}`)));
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (/Server listening at/.test(out)) resolve();
         });
-        const client = new pg.Client({ connectionString: url });
-        await client.connect();
-        try {
-          assert.deepEqual((await client.query('select name from kysely_migration order by name')).rows.map((r: { name: string }) => r.name), Object.keys(migrations));
-        } finally {
-          await client.end();
-        }
-        assert.equal(existsSync(join(dataDir, 'db')), false, 'no embedded database beside it');
-      } finally {
-        child.kill('SIGTERM');
-      }
-      assert.equal(await exited, 0);
-
-      const unreachable = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
-        cwd: repo,
-        env: { ...process.env, API_HOST: '127.0.0.1', API_PORT: '0', CEDILLE_DATA_DIR: dataDir, DATABASE_URL: url.replace(/:\d+\//, ':1/') },
-        stdio: ['ignore', 'ignore', 'pipe'],
+        child.once('exit', (code) => reject(new Error(`api/main.ts exited with ${code}:\n${out}`)));
       });
-      let err = '';
-      unreachable.stderr.on('data', (d: Buffer) => (err += d.toString()));
-      assert.notEqual(await new Promise<number | null>((resolve) => unreachable.once('exit', resolve)), 0);
-      assert.match(err, /ECONNREFUSED/);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        assert.deepEqual((await client.query('select name from kysely_migration order by name')).rows.map((r: { name: string }) => r.name), Object.keys(migrations));
+      } finally {
+        await client.end();
+      }
+      assert.equal(existsSync(join(dataDir, 'db')), false, 'no embedded database beside it');
     } finally {
-      await cluster.stop();
+      child.kill('SIGTERM');
     }
+    assert.equal(await exited, 0);
+
+    const unreachable = spawn(process.execPath, ['--import', 'tsx', 'api/main.ts'], {
+      cwd: repo,
+      env: { ...process.env, API_HOST: '127.0.0.1', API_PORT: '0', CEDILLE_DATA_DIR: dataDir, DATABASE_URL: url.replace(/:\d+\//, ':1/') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    unreachable.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    assert.notEqual(await new Promise<number | null>((resolve) => unreachable.once('exit', resolve)), 0);
+    assert.match(err, /ECONNREFUSED/);
   });
 
   it('refuses to start on a non-loopback address without credentials, and warns loudly when CEDILLE_DEV_TOKENS=1 opts in', async () => {

@@ -2,7 +2,8 @@
 // bytes, or the API and the worker refuse to start, naming the variable or file it came from.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { apiConfigFromEnv } from '../../api/config.ts';
@@ -33,6 +34,14 @@ describe('link secret strength', () => {
     const first = apiConfigFromEnv({ CEDILLE_DATA_DIR: dir }).linkSecret;
     assert.equal(Buffer.from(first, 'base64url').length, 32);
     assert.equal(apiConfigFromEnv({ CEDILLE_DATA_DIR: dir }).linkSecret, first);
+  });
+
+  it('with a shared database (DATABASE_URL) the secret must be configured: none is generated per replica', () => {
+    const dir = scratch();
+    assert.throws(() => apiConfigFromEnv({ CEDILLE_DATA_DIR: dir, DATABASE_URL: 'postgres://db.example/cedille' }), /DATABASE_URL is set .* CEDILLE_LINK_SECRET is not/);
+    assert.equal(existsSync(join(dir, 'link-secret')), false, 'no link-secret file was made');
+    const key = randomBytes(32).toString('base64url');
+    assert.equal(apiConfigFromEnv({ CEDILLE_DATA_DIR: dir, DATABASE_URL: 'postgres://db.example/cedille', CEDILLE_LINK_SECRET: key }).linkSecret, key);
   });
 
   it("the worker's notify config refuses short secrets from the environment, the file, or a secret file", () => {

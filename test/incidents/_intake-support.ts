@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { apiTestEnv, type ApiTestEnv } from '../support/api.ts';
-import type { Database } from '../../api/db/index.ts';
+import type { Database } from '../../db/index.ts';
 import { payloadValue } from '../support/temporal.ts';
 import { hmacHex } from '../../api/incidents/signature.ts';
 import { incidentIdOf } from '../../api/incidents/intake.ts';

@@ -3,7 +3,7 @@
 // the row lock, and what a delivery saved kept when it fails afterwards.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openDatabase, type Database } from '../../api/db/index.ts';
+import { openDatabase, type Database } from '../../db/index.ts';
 import { GroupStateStore } from '../../api/incidents/state.ts';
 import { onBothBackends, type Backend } from '../support/databases.ts';
 

@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { eventually, payloadValue } from '../support/temporal.ts';
 import { buildApi } from '../../api/app.ts';
-import { startPostgresCluster } from '../support/postgres-cluster.ts';
+import { testDatabase } from '../support/postgres.ts';
 import { deliver, deliveredEvents, executionCount, fixture, incidentIdOf, intakeEnv, uniqueGroupKey, type IntakeEnv } from './_intake-support.ts';
 
 let env: IntakeEnv;
@@ -109,8 +109,7 @@ describe('Alertmanager webhook: one incident per alert group', () => {
   });
 
   it('two API replicas on one PostgreSQL, each with its own connections: the same notification posted to both at once opens one incident', async () => {
-    const cluster = await startPostgresCluster();
-    const url = await cluster.createDatabase('replicas');
+    const url = await testDatabase('replicas');
     const replicas = [await intakeEnv({ DATABASE_URL: url }), await intakeEnv({ DATABASE_URL: url })];
     try {
       assert.deepEqual(replicas.map((r) => r.database.kind), ['postgres', 'postgres']);
@@ -122,7 +121,6 @@ describe('Alertmanager webhook: one incident per alert group', () => {
       await eventually(async () => ((await executionCount(env, incidentIdOf(key))) === 1 ? true : undefined), 10_000, 'one execution listed');
     } finally {
       await Promise.all(replicas.map((r) => r.close()));
-      await cluster.stop();
     }
   });
 

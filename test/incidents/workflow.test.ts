@@ -18,7 +18,7 @@ import { discordReceiver, smtpCapture, type DiscordReceiver, type SmtpCapture } 
 import { notifyConfigFile } from '../notify/_config.ts';
 import { runFailure } from '../activities/_support.ts';
 import { loadCatalog } from '../../activities/catalog.ts';
-import { loadDefinitions } from '../../worker/definitions.ts';
+import { DefinitionRegistry } from '../../workflows/registry/index.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { useClubsConfig } from './_clubs.ts';
 
@@ -46,7 +46,7 @@ let incident: CompiledDefinition;
 
 before(async () => {
   env = await temporalTestEnv();
-  incident = (await loadDefinitions(await loadCatalog())).get('incident')!;
+  incident = (await DefinitionRegistry.load({ catalog: await loadCatalog() })).get('incident')!;
   await env.startWorker(); // the built-in definitions
 });
 

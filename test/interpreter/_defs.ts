@@ -54,7 +54,7 @@ export function useTemporal(opts: { registry?: CreateWorkerOptions['registry'] |
   const holder = {} as { env: TemporalTestEnv; worker: RunningWorker };
   before(async () => {
     holder.env = await temporalTestEnv();
-    const registry = opts.registry ?? { getByWorkflowType: () => undefined, getByHash: () => undefined };
+    const registry = opts.registry ?? { getByWorkflowType: () => undefined, getByHash: () => undefined, refresh: async () => undefined };
     holder.worker = await holder.env.startWorker(registry === 'default' ? {} : { registry });
   });
   after(async () => {

@@ -116,7 +116,7 @@ describe('approval deadlines with a slow notification channel', () => {
     };
     catalog.set('notify.send', slow);
     env = await temporalTestEnv();
-    await env.startWorker({ catalog, registry: { getByWorkflowType: () => undefined, getByHash: () => undefined } });
+    await env.startWorker({ catalog, registry: { getByWorkflowType: () => undefined, getByHash: () => undefined, refresh: async () => undefined } });
   });
   after(async () => {
     await env?.close();

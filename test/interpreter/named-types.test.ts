@@ -75,7 +75,7 @@ describe('pinning', () => {
   });
 
   it('keeps a waiting run on the version it started with when a new version is registered', async () => {
-    const v1 = registry.register(fixtureText('pinning-v1'), { file: 'pinning-v1.yaml' });
+    const v1 = await registry.register(fixtureText('pinning-v1'), { file: 'pinning-v1.yaml' });
     assert.ok(v1.ok, JSON.stringify(!v1.ok && v1.errors));
     const firstWorker = await env.startWorker({ registry });
     const first = await startNamed(env, 'pinningDemo', {});
@@ -86,7 +86,7 @@ describe('pinning', () => {
     await firstWorker.stop();
     await env.startWorker({ registry });
 
-    const v2 = registry.register(fixtureText('pinning-v2'), { file: 'pinning-v2.yaml' });
+    const v2 = await registry.register(fixtureText('pinning-v2'), { file: 'pinning-v2.yaml' });
     assert.ok(v2.ok, JSON.stringify(!v2.ok && v2.errors));
     assert.equal(v2.definition.name, v1.definition.name);
     assert.notEqual(v2.definition.hash, v1.definition.hash);

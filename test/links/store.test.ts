@@ -4,7 +4,7 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { openDatabase, type Database } from '../../api/db/index.ts';
+import { openDatabase, type Database } from '../../db/index.ts';
 import { CLAIM_TTL_MS, UsedLinkStore } from '../../api/links/store.ts';
 import { onBothBackends, type Backend } from '../support/databases.ts';
 

@@ -8,11 +8,11 @@
 // The simulated ArgoCD syncs commits that land together only at the newest, as a real one does.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiTestEnv, type ApiTestEnv, type Who } from '../support/api.ts';
+import { apiTestEnv, registerDefinitions, type ApiTestEnv, type Who } from '../support/api.ts';
 import { eventually } from '../support/temporal.ts';
 import { kubeClients, testKubeconfigPath } from '../support/cluster.ts';
 import { seedRemote, scratchDir, type TestRemote } from '../support/git.ts';
@@ -96,11 +96,6 @@ export async function onboardingWorld(opts: { worker?: Partial<CreateWorkerOptio
       linkSecret: LINK_SECRET,
     }),
   );
-  const dataDir = mkdtempSync(join(tmpdir(), 'cedille-onboarding-api-'));
-  for (const [name, source] of Object.entries(opts.definitions ?? {})) {
-    mkdirSync(join(dataDir, 'definitions', name), { recursive: true });
-    writeFileSync(join(dataDir, 'definitions', name, `${name}.yaml`), source);
-  }
   const settings = {
     CEDILLE_GITHUB_API_URL: github.url,
     CEDILLE_GITHUB_TOKEN: github.token,
@@ -111,7 +106,8 @@ export async function onboardingWorld(opts: { worker?: Partial<CreateWorkerOptio
   };
   // The in-process worker (and the approval page) read them from this process' environment.
   Object.assign(process.env, settings);
-  const api = await apiTestEnv({ worker: opts.worker ?? {}, env: { ...settings, CEDILLE_DATA_DIR: dataDir } });
+  const api = await apiTestEnv({ worker: opts.worker ?? {}, env: settings });
+  await registerDefinitions(api, Object.entries(opts.definitions ?? {}).map(([name, text]) => ({ file: `${name}.yaml`, text })));
   return {
     api,
     remote,

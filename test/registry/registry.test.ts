@@ -1,11 +1,12 @@
 // The definition registry: built-ins, versions pinned by hash, persistence, calls between definitions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadCatalog } from '../../activities/catalog.ts';
-import { DefinitionRegistry } from '../../workflows/registry/index.ts';
+import { databaseDefinitionStore, DefinitionRegistry } from '../../workflows/registry/index.ts';
+import { openDatabase } from '../../db/index.ts';
 
 const catalog = await loadCatalog();
 
@@ -54,8 +55,8 @@ test('built-ins calling each other compile callees first; a cycle among them is 
 
 test('register keeps every version by hash; get returns the latest', async (t) => {
   const registry = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t) });
-  const v1 = registry.register(def('mine', log('one')));
-  const v2 = registry.register(def('mine', log('two')));
+  const v1 = await registry.register(def('mine', log('one')));
+  const v2 = await registry.register(def('mine', log('two')));
   assert.ok(v1.ok && v2.ok);
   assert.ok(v1.created && v2.created);
   assert.notEqual(v1.definition.hash, v2.definition.hash);
@@ -63,7 +64,7 @@ test('register keeps every version by hash; get returns the latest', async (t) =
   assert.equal(registry.getByHash(v1.definition.hash)?.steps.length, 1, 'the old version stays available');
   assert.equal(registry.versions('mine').length, 2);
 
-  const again = registry.register(`# same content, other comments\n${def('mine', log('one'))}`);
+  const again = await registry.register(`# same content, other comments\n${def('mine', log('one'))}`);
   assert.ok(again.ok && !again.created);
   assert.equal(registry.get('mine')?.hash, v1.definition.hash, 're-registering an old version makes it the latest');
   assert.equal(registry.versions('mine').length, 2);
@@ -80,19 +81,19 @@ test('validate compiles without storing', async (t) => {
 
 test('registered definitions may not take a built-in name or another workflow type', async () => {
   const registry = await DefinitionRegistry.load({ catalog });
-  const named = registry.register(def('hello-world', log('hijack')));
+  const named = await registry.register(def('hello-world', log('hijack')));
   assert.equal(named.ok, false);
   assert.match(!named.ok ? `${named.errors[0]!.line}:${named.errors[0]!.column} ${named.errors[0]!.message}` : '', /^4:9 'hello-world' is a built-in/);
-  const typed = registry.register(def('other', log('x'), '  workflowType: helloWorld\n'));
+  const typed = await registry.register(def('other', log('x'), '  workflowType: helloWorld\n'));
   assert.equal(typed.ok, false);
   assert.match(!typed.ok ? typed.errors[0]!.message : '', /already used by definition 'hello-world'/);
 });
 
 test('a cycle between two registered definitions is refused', async (t) => {
   const registry = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t) });
-  assert.ok(registry.register(def('b', log('leaf'))).ok);
-  assert.ok(registry.register(def('a', call('b'))).ok);
-  const cyclic = registry.register(def('b', call('a')));
+  assert.ok((await registry.register(def('b', log('leaf')))).ok);
+  assert.ok((await registry.register(def('a', call('b')))).ok);
+  const cyclic = await registry.register(def('b', call('a')));
   assert.equal(cyclic.ok, false);
   assert.match(!cyclic.ok ? cyclic.errors[0]!.message : '', /call cycle: b -> a -> b/);
   assert.equal(registry.versions('b').length, 1);
@@ -100,11 +101,11 @@ test('a cycle between two registered definitions is refused', async (t) => {
 
 test('callers follow a new version of what they call (same hash, new pinned dependency)', async (t) => {
   const registry = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t) });
-  registry.register(def('leaf', log('one')));
-  registry.register(def('middle', call('leaf')));
-  const top = registry.register(def('top', call('middle')));
+  await registry.register(def('leaf', log('one')));
+  await registry.register(def('middle', call('leaf')));
+  const top = await registry.register(def('top', call('middle')));
   assert.ok(top.ok);
-  const leaf2 = registry.register(def('leaf', log('two')));
+  const leaf2 = await registry.register(def('leaf', log('two')));
   assert.ok(leaf2.ok);
   assert.equal(registry.get('top')!.hash, top.definition.hash);
   assert.equal(registry.get('top')!.dependencies.leaf!.hash, leaf2.definition.hash);
@@ -112,28 +113,70 @@ test('callers follow a new version of what they call (same hash, new pinned depe
   assert.equal(top.definition.dependencies.leaf!.hash !== leaf2.definition.hash, true, 'the earlier result is untouched');
 });
 
-test('registered versions persist as <name>/<hash>.yaml and reload in order', async (t) => {
-  const builtinDir = scratch(t);
-  const storeDir = scratch(t);
-  const first = await DefinitionRegistry.load({ catalog, builtinDir, storeDir });
-  const v1 = first.register(def('mine', log('one')));
-  const v2 = first.register(def('mine', log('two')));
-  const caller = first.register(def('caller', call('mine')));
-  assert.ok(v1.ok && v2.ok && caller.ok);
-  assert.deepEqual(readdirSync(join(storeDir, 'mine')).sort(), [`${v1.definition.hash}.yaml`, `${v2.definition.hash}.yaml`].sort());
+/** Two registries on one database: two replicas (API or worker) of the platform. */
+async function sharedStore(t: { after(fn: () => Promise<void>): void }) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'cedille-registry-db-'));
+  const database = await openDatabase({ dataDir });
+  t.after(async () => {
+    await database.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return { database, store: databaseDefinitionStore(database.db) };
+}
 
-  const second = await DefinitionRegistry.load({ catalog, builtinDir, storeDir });
+test('registered versions are kept in the database and read back in registration order', async (t) => {
+  const builtinDir = scratch(t);
+  const { database, store } = await sharedStore(t);
+  const first = await DefinitionRegistry.load({ catalog, builtinDir, store });
+  const v1 = await first.register(def('mine', log('one')));
+  const v2 = await first.register(def('mine', log('two')));
+  const caller = await first.register(def('caller', call('mine')));
+  assert.ok(v1.ok && v2.ok && caller.ok);
+  const rows = await database.db.selectFrom('definitions').select(['name', 'hash']).orderBy('seq').execute();
+  assert.deepEqual(rows, [v1, v2, caller].map((r) => ({ name: r.definition.name, hash: r.definition.hash })));
+
+  const second = await DefinitionRegistry.load({ catalog, builtinDir, store });
   assert.equal(second.get('mine')?.hash, v2.definition.hash);
   assert.ok(second.getByHash(v1.definition.hash));
   assert.equal(second.get('caller')?.dependencies.mine?.hash, v2.definition.hash);
   assert.deepEqual(second.skipped, []);
+
+  const again = await first.register(def('mine', log('one')));
+  assert.ok(again.ok && !again.created);
+  await second.refresh();
+  assert.equal(second.get('mine')?.hash, v1.definition.hash, 'the version registered again is the latest on the other replica too');
+});
+
+test('a replica sees what another registered once it refreshes; a registration sees every earlier one', async (t) => {
+  const { store } = await sharedStore(t);
+  const a = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), store });
+  const b = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), store });
+  const onA = await a.register(def('mine', log('one'), '  workflowType: mineType\n'));
+  assert.ok(onA.ok);
+  assert.equal(b.getByWorkflowType('mineType'), undefined, 'lookups answer from memory');
+  await b.refresh();
+  assert.equal(b.getByWorkflowType('mineType')?.hash, onA.definition.hash);
+  // B has not read A's later version, yet its conflicting registration is refused: it checks under the lock.
+  assert.ok((await a.register(def('other', log('x'), '  workflowType: otherType\n'))).ok);
+  const clash = await b.register(def('third', log('y'), '  workflowType: otherType\n'));
+  assert.equal(clash.ok, false);
+  assert.match(!clash.ok ? clash.errors[0]!.message : '', /workflow type 'otherType' is already used by definition 'other'/);
+});
+
+test('concurrent registrations of one workflow type on two replicas: exactly one wins', async (t) => {
+  const { store } = await sharedStore(t);
+  const a = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), store });
+  const b = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), store });
+  const results = await Promise.all([a.register(def('left', log('l'), '  workflowType: contested\n')), b.register(def('right', log('r'), '  workflowType: contested\n'))]);
+  assert.deepEqual(results.map((r) => r.ok).sort(), [false, true]);
+  await Promise.all([a.refresh(), b.refresh()]);
+  assert.equal(a.getByWorkflowType('contested')?.name, b.getByWorkflowType('contested')?.name);
 });
 
 test('a stored definition that no longer compiles is skipped, not fatal', async (t) => {
-  const storeDir = scratch(t);
-  mkdirSync(join(storeDir, 'old'));
-  writeFileSync(join(storeDir, 'old', 'deadbeef.yaml'), def('old', '    - id: a\n      activity: core.removed\n'));
-  const registry = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), storeDir });
+  const { database, store } = await sharedStore(t);
+  await database.db.insertInto('definitions').values({ hash: 'deadbeef', name: 'old', source: def('old', '    - id: a\n      activity: core.removed\n'), registered_at: new Date() }).execute();
+  const registry = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), store });
   assert.equal(registry.get('old'), undefined);
   assert.equal(registry.skipped.length, 1);
   assert.match(registry.skipped[0]!.errors[0]!.message, /unknown activity 'core.removed'/);

@@ -110,7 +110,7 @@ async function main(): Promise<void> {
       namespace: server.namespace,
       taskQueue: TASK_QUEUE,
       catalog: await testCatalog(),
-      registry: { getByWorkflowType: (type) => named.get(type), getByHash: (hash) => SCENARIOS.find((s) => s.definition.hash === hash)?.definition },
+      registry: { getByWorkflowType: (type) => named.get(type), getByHash: (hash) => SCENARIOS.find((s) => s.definition.hash === hash)?.definition, refresh: async () => undefined },
       workflowBundle: await buildWorkflowBundle(),
       // Committed histories stay in clear whatever CEDILLE_CODEC_KEYS says (the replay test decodes nothing).
       dataConverter: {},

@@ -9,12 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { buildApi } from '../../api/app.ts';
-import { openDatabase, type Database } from '../../api/db/index.ts';
-import { sharedPostgresCluster } from './postgres-cluster.ts';
+import { openDatabase, type Database } from '../../db/index.ts';
+import { testDatabase } from './postgres.ts';
 import { apiConfigFromEnv, type ApiConfig } from '../../api/config.ts';
 import type { StaticToken } from '../../api/auth/static-tokens.ts';
 import { temporalTestEnv, type TemporalTestEnv } from './temporal.ts';
 import type { CreateWorkerOptions } from '../../worker/worker.ts';
+import { loadCatalog } from '../../activities/catalog.ts';
+import { databaseDefinitionStore, DefinitionRegistry } from '../../workflows/registry/index.ts';
+import { formatCompileError } from '../../workflows/compiler/index.ts';
 
 /** One identity per role the API knows; `ada` and `grace` are two distinct SRE approvers. */
 export const IDENTITIES = {
@@ -56,7 +59,7 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
     // The run's signing key (test/run.ts): the test workers verify what this API signs.
     ...(process.env.CEDILLE_LINK_SECRET ? { CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET } : {}),
-    ...(process.env.CEDILLE_TEST_DATABASE === 'postgres' && !opts.database ? { DATABASE_URL: await (await sharedPostgresCluster()).createDatabase(`api_${randomBytes(6).toString('hex')}`) } : {}),
+    ...(process.env.CEDILLE_TEST_DATABASE === 'postgres' && !opts.database ? { DATABASE_URL: await testDatabase('api') } : {}),
     ...opts.env,
   });
   const config: ApiConfig = {
@@ -84,4 +87,13 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
       await temporal.close();
     },
   };
+}
+
+/** Registers definitions in the API's database as another replica would (the API reads them on its next request). */
+export async function registerDefinitions(env: Pick<ApiTestEnv, 'database'>, sources: { file: string; text: string }[]): Promise<void> {
+  const registry = await DefinitionRegistry.load({ catalog: await loadCatalog(), store: databaseDefinitionStore(env.database.db) });
+  for (const { file, text } of sources) {
+    const registered = await registry.register(text, { file });
+    if (!registered.ok) throw new Error(`${file}: ${registered.errors.map(formatCompileError).join('\n')}`);
+  }
 }

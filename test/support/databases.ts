@@ -1,13 +1,12 @@
-// Runs a suite on both backends of the API's database (api/db/): the embedded PGlite and a real
-// PostgreSQL (a throwaway cluster started for the suite). `fresh()` names an empty database; opening
+// Runs a suite on both backends of the platform database (db/): the embedded PGlite and a real
+// PostgreSQL (the run's, test/support/postgres.ts). `fresh()` names an empty database; opening
 // the same options again is the API restarting on it.
-import { after, before, describe } from 'node:test';
+import { describe } from 'node:test';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import type { DatabaseOptions } from '../../api/db/index.ts';
-import { startPostgresCluster, type PostgresCluster } from './postgres-cluster.ts';
+import type { DatabaseOptions } from '../../db/index.ts';
+import { testDatabase } from './postgres.ts';
 
 export type BackendKind = 'embedded' | 'postgres';
 
@@ -20,19 +19,11 @@ export interface Backend {
 export function onBothBackends(title: string, suite: (backend: Backend) => void): void {
   for (const kind of ['embedded', 'postgres'] as const) {
     describe(`${title} (${kind})`, () => {
-      let cluster: PostgresCluster | undefined;
-      if (kind === 'postgres') {
-        before(async () => {
-          cluster = await startPostgresCluster();
-        });
-        after(() => cluster?.stop());
-      }
       suite({
         kind,
         async fresh() {
           const dataDir = mkdtempSync(join(tmpdir(), 'cedille-db-'));
-          if (!cluster) return { dataDir };
-          return { dataDir, url: await cluster.createDatabase(`api_${randomBytes(6).toString('hex')}`) };
+          return kind === 'embedded' ? { dataDir } : { dataDir, url: await testDatabase('api') };
         },
       });
     });

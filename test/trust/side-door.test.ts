@@ -28,6 +28,7 @@ before(async () => {
     registry: {
       getByWorkflowType: (type) => (type === 'quorumDemo' ? registered : undefined),
       getByHash: (hash) => (hash === registered.hash ? registered : undefined),
+      refresh: async () => undefined,
     },
   });
 });

@@ -1,12 +1,14 @@
 // The definitions a process knows: the built-ins of workflows/definitions/*.yaml and those
-// registered at run time (persisted as <storeDir>/<name>/<hash>.yaml). Every version is kept by
-// hash so running instances stay pinned to what they started with; `get(name)` is the latest.
+// registered at run time (kept in a DefinitionStore, the platform database, shared by every API
+// replica and worker). Every version is kept by hash so running instances stay pinned to what they
+// started with; `get(name)` is the latest. Lookups are synchronous on what this process has read;
+// `refresh()` reads what any replica registered since.
 //
 // Rules: a registered definition may not take the name or workflow type of a built-in (built-ins
 // change with the code, not through the API); registering the content of an existing version makes
 // it the latest again; when a definition changes, the latest versions of the definitions calling
 // it are recompiled so their pinned `dependencies` follow (their own hash does not change).
-import { mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Catalog } from '../../activities/catalog.ts';
@@ -15,14 +17,15 @@ import { calledNames } from '../compiler/calls.ts';
 import { SourceDocument } from '../compiler/source.ts';
 import type { CompiledDefinition } from '../dsl/compiled.ts';
 import { loadOrder } from './order.ts';
+import type { DefinitionStore, StoredVersion } from './store.ts';
 
 export const BUILTIN_DIR = fileURLToPath(new URL('../definitions/', import.meta.url));
 
 export interface RegistryOptions {
   /** Built-in definitions (default workflows/definitions). Any error fails loading. */
   builtinDir?: string;
-  /** Where registered definitions are persisted and reloaded from (in memory only without it). */
-  storeDir?: string;
+  /** Where registered definitions are kept and read from (in memory only without it). */
+  store?: DefinitionStore;
   catalog: Catalog;
   /** Passed to the compiler (quorum checks). */
   approverCount?: (group: string) => number | undefined;
@@ -45,15 +48,26 @@ export class DefinitionRegistry {
   private readonly byHash = new Map<string, Entry>();
   /** Stored definitions that no longer compile (e.g. an activity was removed), skipped at load. */
   readonly skipped: { file: string; errors: CompileError[] }[] = [];
-  private lastStamp = 0;
+  /** The last registration read from the store. */
+  private lastSeq = 0;
+  /** Store reads run one after another, each from where the previous one stopped. */
+  private reading: Promise<void> = Promise.resolve();
 
   private constructor(private readonly opts: RegistryOptions) {}
 
   static async load(opts: RegistryOptions): Promise<DefinitionRegistry> {
     const registry = new DefinitionRegistry(opts);
     registry.loadBuiltins(opts.builtinDir ?? BUILTIN_DIR);
-    if (opts.storeDir) registry.loadStore(opts.storeDir);
+    await registry.refresh();
     return registry;
+  }
+
+  /** Reads the versions registered (by any replica) since the last read; resolves once they are known. */
+  refresh(): Promise<void> {
+    const store = this.opts.store;
+    if (!store) return Promise.resolve();
+    this.reading = this.reading.catch(() => undefined).then(async () => this.apply(await store.since(this.lastSeq)));
+    return this.reading;
   }
 
   /** The latest version of every definition, by name. */
@@ -93,19 +107,34 @@ export class DefinitionRegistry {
   }
 
   /** Compiles and stores a new version (the latest of its name). */
-  register(source: string, opts: { file?: string } = {}): RegisterResult {
-    const result = this.add(source, opts.file ?? 'api', false);
-    if (result.ok && result.created && this.opts.storeDir) this.persist(result.definition, source);
-    return result;
+  async register(source: string, opts: { file?: string } = {}): Promise<RegisterResult> {
+    const file = opts.file ?? 'api';
+    const store = this.opts.store;
+    if (!store) return this.add(source, file, false);
+    const outcome = await store.registering(async (tx) => {
+      this.apply(await tx.since(this.lastSeq)); // the checks below see every earlier registration
+      const result = this.check(source, file);
+      if (!result.ok) return result;
+      const { definition } = result;
+      return { ...result, created: await tx.save({ hash: definition.hash, name: definition.name, source }) };
+    });
+    if (!outcome.ok) return outcome;
+    await this.refresh();
+    return { ...outcome, definition: this.getByHash(outcome.definition.hash) ?? outcome.definition };
+  }
+
+  /** Compiles and checks a version against the known definitions without adding it. */
+  private check(text: string, file: string, builtin = false): CompileResult {
+    const result = this.compile(text, file);
+    if (!result.ok) return result;
+    const conflict = this.conflict(result.definition, text, file, builtin);
+    return conflict ? { ok: false, errors: [conflict], warnings: result.warnings } : result;
   }
 
   private add(text: string, file: string, builtin: boolean): RegisterResult {
-    const result = this.compile(text, file);
+    const result = this.check(text, file, builtin);
     if (!result.ok) return result;
     const definition = result.definition;
-    const conflict = this.conflict(definition, text, file, builtin);
-    if (conflict) return { ok: false, errors: [conflict] };
-
     const versions = this.versionsByName.get(definition.name) ?? [];
     const existing = versions.findIndex((e) => e.definition.hash === definition.hash);
     if (existing >= 0) versions.splice(existing, 1);
@@ -115,6 +144,17 @@ export class DefinitionRegistry {
     this.byHash.set(definition.hash, entry);
     this.refreshCallers(definition.name);
     return { ok: true, definition, warnings: result.warnings, created: existing < 0 };
+  }
+
+  /** Adds stored versions in registration order (those already read are skipped). */
+  private apply(rows: StoredVersion[]): void {
+    for (const row of rows) {
+      if (row.seq <= this.lastSeq) continue;
+      this.lastSeq = row.seq;
+      const file = `registered ${row.name} (${row.hash.slice(0, 12)})`;
+      const result = this.add(row.source, file, false);
+      if (!result.ok) this.skipped.push({ file, errors: result.errors });
+    }
   }
 
   private compile(text: string, file: string): CompileResult {
@@ -164,30 +204,5 @@ export class DefinitionRegistry {
       if (!result.ok) problems.push(...result.errors.map(formatCompileError));
     }
     if (problems.length > 0) throw new Error(`built-in definitions do not compile:\n${problems.join('\n')}`);
-  }
-
-  // Replays the stored versions in the order they were registered (file times), so callees come first.
-  private loadStore(dir: string): void {
-    mkdirSync(dir, { recursive: true });
-    const files = readdirSync(dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .flatMap((d) => readdirSync(join(dir, d.name)).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, d.name, f)))
-      .map((file) => ({ file, time: statSync(file).mtimeMs }))
-      .sort((a, b) => a.time - b.time || a.file.localeCompare(b.file));
-    for (const { file, time } of files) {
-      const result = this.add(readFileSync(file, 'utf8'), file, false);
-      if (!result.ok) this.skipped.push({ file, errors: result.errors });
-      this.lastStamp = Math.max(this.lastStamp, time);
-    }
-  }
-
-  private persist(def: CompiledDefinition, text: string): void {
-    const dir = join(this.opts.storeDir!, def.name);
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `${def.hash}.yaml`);
-    writeFileSync(file, text);
-    // Strictly increasing modification times keep the registration order for the next load.
-    this.lastStamp = Math.max(Date.now(), this.lastStamp + 1);
-    utimesSync(file, this.lastStamp / 1000, this.lastStamp / 1000);
   }
 }

@@ -18,4 +18,4 @@ export function testCatalog(): Promise<Catalog> {
 }
 
 /** A registry that knows no named definitions (tests start `interpret` with a compiled definition). */
-export const NO_DEFINITIONS = { getByWorkflowType: () => undefined, getByHash: () => undefined };
+export const NO_DEFINITIONS = { getByWorkflowType: () => undefined, getByHash: () => undefined, refresh: async () => undefined };

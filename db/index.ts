@@ -1,5 +1,6 @@
-// The API's durable state: PostgreSQL when DATABASE_URL is set (production: its own database beside
-// Temporal's), otherwise an in-process PostgreSQL (PGlite) persisted under `<data dir>/db` for
+// The platform's durable state (the API's audit trail, links, incident groups; the registered
+// definitions the API writes and the workers read): PostgreSQL when DATABASE_URL is set (production:
+// its own database beside Temporal's), otherwise an in-process PostgreSQL (PGlite) persisted under `<data dir>/db` for
 // `npm start` and tests. One schema and one query layer (Kysely) for both; migrations run at open,
 // under Kysely's migration lock (a PostgreSQL advisory lock), so replicas starting together are safe.
 import { mkdirSync } from 'node:fs';

@@ -1,6 +1,6 @@
-// The API's tables, as Kysely sees them (api/db/migrations/ creates them).
-import type { ColumnType, Generated, JSONColumnType } from 'kysely';
-import type { GroupState } from '../incidents/state.ts';
+// The platform database's tables, as Kysely sees them (db/migrations/ creates them).
+import type { ColumnType, Generated, JSONColumnType, RawBuilder } from 'kysely';
+import type { GroupState } from '../api/incidents/state.ts';
 
 /** timestamptz: written as a Date or an RFC 3339 string, read as a Date. */
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
@@ -12,6 +12,7 @@ export interface AuditTable {
   action: string;
   target: string;
   details: JSONColumnType<Record<string, unknown>> | null;
+  once_key: string | null;
 }
 
 export interface UsedLinkTable {
@@ -35,8 +36,18 @@ export interface IncidentGroupTable {
   updated_at: Timestamp;
 }
 
+export interface DefinitionTable {
+  hash: string;
+  name: string;
+  source: string;
+  /** bigint: read as a string by node-postgres, as a number by PGlite. */
+  seq: ColumnType<string | number, never, string | number | RawBuilder<unknown>>;
+  registered_at: Timestamp;
+}
+
 export interface Tables {
   audit_entries: AuditTable;
   used_links: UsedLinkTable;
   incident_groups: IncidentGroupTable;
+  definitions: DefinitionTable;
 }

@@ -1,0 +1,262 @@
+// Issue 14: two APIs and two workers on the real Temporal server and PostgreSQL, each the deployment's own
+// entry point in a process of its own, sharing nothing but the servers and their configuration. Shared
+// state holds across replicas (incidents, links, definitions), and runs survive a worker SIGKILLed mid
+// fan-out, an API SIGKILLed mid-request, the Temporal server restarted and PostgreSQL crashing.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signLink } from '../../api/links/token.ts';
+import { incidentIdOf } from '../../api/incidents/intake.ts';
+import { graphQuery } from '../../workflows/interpreter/messages.ts';
+import { eventually } from '../support/temporal.ts';
+import { call, startTopology, type Topology } from '../support/topology.ts';
+import { fixture, incidentsConfigYaml, SECRETS, uniqueGroupKey } from '../incidents/_intake-support.ts';
+
+let topo: Topology;
+before(async () => {
+  topo = await startTopology({ incidentsConfig: incidentsConfigYaml() });
+});
+after(async () => {
+  await topo?.close();
+});
+
+const suffix = () => randomUUID().slice(0, 8);
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The release running in production before this one: the commit the upgrade test starts runs with. Move it
+ * forward at each release (never to make the test pass): a run it started must finish on this code.
+ */
+const PREVIOUS_RELEASE = '5207bea92332';
+const admin = () => topo.token('admin');
+const operator = () => topo.token('operator');
+
+async function register(apiIndex: number, source: string): Promise<{ name: string; hash: string }> {
+  const res = await call(topo.apis[apiIndex]!, admin(), 'POST', '/v1/definitions', { source });
+  assert.equal(res.status, 201, res.text);
+  return res.json.definition!;
+}
+
+async function result(workflowId: string): Promise<unknown> {
+  return topo.client.workflow.getHandle(workflowId).result();
+}
+
+describe('two APIs and two workers on one Temporal server and one PostgreSQL', () => {
+  it('a definition registered through API A starts through API B, and by its type name from a plain Temporal client', async () => {
+    const s = suffix();
+    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
+kind: WorkflowDefinition
+metadata: { name: topo-greet-${s} }
+spec:
+  workflowType: topoGreet${s}
+  steps:
+    - id: greet
+      activity: core.echo
+      with: { value: "hello \${{ inputs.who }}" }
+  output: "\${{ steps.greet.output.value }}"
+`);
+    const listed = await call(topo.apis[1]!, operator(), 'GET', '/v1/definitions');
+    assert.ok(listed.json.definitions!.some((d) => d.name === def.name && d.hash === def.hash), 'B lists it');
+    const viaB = await call(topo.apis[1]!, operator(), 'POST', '/v1/runs', { definition: def.name, input: { who: 'B' } });
+    assert.equal(viaB.status, 201, viaB.text);
+    assert.equal(await result(viaB.json.run!.id), 'hello B');
+
+    // No API involved: the workers resolve the type name from the platform database.
+    const h = await topo.client.workflow.start(`topoGreet${s}`, { taskQueue: topo.taskQueue, workflowId: `plain-${s}`, args: [{ who: 'Temporal' }] });
+    assert.equal(await h.result(), 'hello Temporal');
+  });
+
+  it('the same Alertmanager notification posted to both APIs at once opens one incident', async () => {
+    const key = uniqueGroupKey('topology');
+    const body = JSON.stringify(fixture('firing-two-alerts.json', key));
+    const post = (i: number) =>
+      fetch(`${topo.apis[i]!.url}/v1/incidents/webhooks/alertmanager`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${SECRETS.bearer}` }, body }).then(async (r) => ({ status: r.status, json: (await r.json()) as { action: string } }));
+    const answers = await Promise.all([0, 1, 0, 1, 0, 1].map(post));
+    assert.deepEqual(answers.map((a) => a.status), [202, 202, 202, 202, 202, 202]);
+    assert.deepEqual(answers.map((a) => a.json.action).sort(), ['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate', 'opened']);
+    const workflowId = incidentIdOf(key);
+    const executions = async () => {
+      let n = 0;
+      for await (const _ of topo.client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) n++;
+      return n;
+    };
+    await eventually(async () => ((await executions()) === 1 ? true : undefined), 30_000, 'the incident run listed');
+    await topo.client.workflow.getHandle(workflowId).terminate('test over');
+    assert.equal(await executions(), 1);
+  });
+
+  it('an approval link used through API A is refused through API B', async () => {
+    const s = suffix();
+    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
+kind: WorkflowDefinition
+metadata: { name: topo-approve-${s} }
+spec:
+  steps:
+    - id: review
+      approval: { title: Topology, groups: [ets-it], quorum: 1, timeout: 1h }
+  output: done
+`);
+    const started = await call(topo.apis[0]!, operator(), 'POST', '/v1/runs', { definition: def.name });
+    assert.equal(started.status, 201, started.text);
+    const workflowId: string = started.json.run!.id;
+    const handle = topo.client.workflow.getHandle(workflowId);
+    await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'review')?.status === 'waiting' ? true : undefined), 30_000, 'the approval to wait');
+    // The link notify.send would mail to Édith (same key, same claims).
+    const token = signLink({ workflowId, stepId: 'review', approver: 'edith', groups: ['ets-it'], exp: Math.floor(Date.now() / 1000) + 3600, nonce: `nonce-${s}` }, topo.linkSecret);
+    const page = async (i: number) => fetch(`${topo.apis[i]!.url}/approve/${token}`).then(async (r) => ({ status: r.status, text: await r.text() }));
+    const form = /name="form" value="([^"]+)"/.exec((await page(0)).text)?.[1];
+    assert.ok(form, 'A shows the form');
+    const answered = await fetch(`${topo.apis[0]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) });
+    assert.equal(answered.status, 200, await answered.text());
+    assert.equal(await handle.result(), 'done');
+    const onB = await page(1);
+    assert.equal(onB.status, 409);
+    assert.match(onB.text, /already used/);
+    const postOnB = await fetch(`${topo.apis[1]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'reject', form }) });
+    assert.equal(postOnB.status, 409);
+  });
+
+  it('a 2,000-item fan-out finishes through a worker SIGKILL, a Temporal server restart and a PostgreSQL crash; every item once', { timeout: 900_000 }, async () => {
+    const s = suffix();
+    const def = await register(1, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
+kind: WorkflowDefinition
+metadata: { name: topo-fan-${s} }
+spec:
+  input:
+    type: object
+    properties: { items: { type: array, items: { type: integer } } }
+    required: [items]
+  steps:
+    - id: fan
+      forEach:
+        items: "\${{ inputs.items }}"
+        concurrency: 50
+        steps:
+          - id: echo
+            activity: core.echo
+            with: { value: "\${{ item }}" }
+        output: "\${{ steps.echo.output.value }}"
+  output: "\${{ steps.fan.output }}"
+`);
+    const items = Array.from({ length: 2000 }, (_, i) => i);
+    const started = await call(topo.apis[0]!, operator(), 'POST', '/v1/runs', { definition: def.name, input: { items } });
+    assert.equal(started.status, 201, started.text);
+    const workflowId: string = started.json.run!.id;
+    const handle = topo.client.workflow.getHandle(workflowId);
+    const succeeded = async () => (await handle.query(graphQuery)).nodes.find((n) => n.id === 'fan')?.fanOut?.succeeded ?? 0;
+    const progressed = (past: number, what: string) => eventually(async () => ((await succeeded().catch(() => 0)) > past ? true : undefined), 300_000, what);
+    const t0 = Date.now();
+    const figures: string[] = [];
+
+    await progressed(200, 'a tenth of the items');
+    await topo.workers[0]!.kill();
+    figures.push(`worker-0 SIGKILLed at ${await succeeded()} items`);
+    await topo.workers[0]!.start();
+    await progressed((await succeeded()) + 100, 'progress after the worker restart');
+    figures.push(`temporal server restarted at ${await succeeded()} items`);
+    await topo.temporal.server.restart();
+    await progressed((await succeeded()) + 100, 'progress after the server restart');
+    figures.push(`postgresql crashed (immediate) at ${await succeeded()} items`);
+    await topo.temporal.postgres.restart('immediate');
+
+    const output = (await handle.result()) as number[];
+    console.log(`# 2,000 items in ${Date.now() - t0} ms; ${figures.join('; ')}`);
+    assert.deepEqual(output, items, 'every item, in order');
+    const fan = (await handle.query(graphQuery)).nodes.find((n) => n.id === 'fan')!.fanOut!;
+    assert.deepEqual([fan.total, fan.succeeded, fan.failed], [2000, 2000, 0]);
+    // The API, on the same PostgreSQL, answers again once it is back (its pool replaces dead connections).
+    await eventually(async () => ((await call(topo.apis[0]!, admin(), 'GET', `/v1/audit?target=${workflowId}`)).status === 200 ? true : undefined), 60_000, 'the API to read its database again');
+    const audit = await call(topo.apis[0]!, admin(), 'GET', `/v1/audit?target=${workflowId}`);
+    assert.deepEqual(audit.json.entries!.map((e) => e.action), ['run.start']);
+  });
+
+  it('an API SIGKILLed mid-request: the retries through the other API give one run per idempotency key, each recorded once', { timeout: 300_000 }, async () => {
+    const s = suffix();
+    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
+kind: WorkflowDefinition
+metadata: { name: topo-idem-${s} }
+spec:
+  steps:
+    - id: greet
+      activity: core.echo
+      with: { value: "\${{ inputs.n }}" }
+  output: "\${{ steps.greet.output.value }}"
+`);
+    const keys = Array.from({ length: 30 }, (_, i) => `key-${s}-${i}`);
+    const body = (i: number) => ({ definition: def.name, input: { n: i }, idempotencyKey: keys[i] });
+    let answered = 0;
+    const first = keys.map((_, i) =>
+      call(topo.apis[0]!, operator(), 'POST', '/v1/runs', body(i)).then(
+        (r) => {
+          answered++;
+          return r.status;
+        },
+        () => 'cut' as const,
+      ),
+    );
+    // Killed once some answers came back and others are still in flight.
+    await eventually(async () => (answered >= 3 ? true : undefined), 60_000, 'first answers');
+    await topo.apis[0]!.kill();
+    const outcomes = await Promise.all(first);
+    const cut = outcomes.filter((o) => o === 'cut').length;
+    console.log(`# API killed with ${cut} of ${keys.length} requests cut`);
+    assert.ok(cut > 0, 'some requests were in flight');
+
+    // The client retries every request through B (the same keys and bodies).
+    const retried = await Promise.all(keys.map((_, i) => call(topo.apis[1]!, operator(), 'POST', '/v1/runs', body(i))));
+    assert.ok(retried.every((r) => r.status === 200 || r.status === 201), retried.map((r) => r.text).join('\n'));
+    const ids = retried.map((r) => r.json.run!.id);
+    assert.equal(new Set(ids).size, keys.length, 'one run per key');
+    for (const [i, id] of ids.entries()) assert.equal(await result(id), i);
+    await topo.apis[0]!.start();
+    for (const id of ids) {
+      const audit = await call(topo.apis[0]!, topo.token('admin'), 'GET', `/v1/audit?target=${encodeURIComponent(id)}&action=run.start`);
+      assert.equal(audit.json.entries!.length, 1, `one run.start entry for ${id}`);
+    }
+  });
+
+  it(`upgrade: a run started by the previous release's worker (${PREVIOUS_RELEASE}) finishes on this release's workers`, { timeout: 600_000 }, async () => {
+    // The previous release's source tree (from git), on this tree's node_modules (a superset of its dependencies).
+    const old = mkdtempSync(join(process.env.CEDILLE_TEST_SCRATCH ?? tmpdir(), 'previous-release-'));
+    execFileSync('sh', ['-c', `git -C "${REPO}" archive ${PREVIOUS_RELEASE} | tar -x -C "${old}"`]);
+    symlinkSync(join(REPO, 'node_modules'), join(old, 'node_modules'));
+    const s = suffix();
+    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
+kind: WorkflowDefinition
+metadata: { name: topo-upgrade-${s} }
+spec:
+  steps:
+    - id: before
+      activity: core.echo
+      with: { value: before }
+    - id: review
+      approval: { title: Upgrade, groups: [ets-it], quorum: 1, timeout: 1h }
+    - id: after
+      activity: core.echo
+      with: { value: after }
+  output: "\${{ steps.before.output.value }}-\${{ steps.after.output.value }}"
+`);
+    await Promise.all(topo.workers.map((w) => w.kill()));
+    const previous = topo.workerOf(old, 'previous-release-worker');
+    await previous.start();
+    const started = await call(topo.apis[0]!, operator(), 'POST', '/v1/runs', { definition: def.name });
+    assert.equal(started.status, 201, started.text);
+    const handle = topo.client.workflow.getHandle(started.json.run!.id);
+    await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'review')?.status === 'waiting' ? true : undefined), 120_000, 'the run to wait under the previous release');
+
+    await previous.kill();
+    for (const w of topo.workers) await w.start();
+    const token = signLink({ workflowId: handle.workflowId, stepId: 'review', approver: 'edith', groups: ['ets-it'], exp: Math.floor(Date.now() / 1000) + 3600, nonce: `upgrade-${s}` }, topo.linkSecret);
+    const form = /name="form" value="([^"]+)"/.exec(await (await fetch(`${topo.apis[1]!.url}/approve/${token}`)).text())?.[1];
+    assert.ok(form, 'the page shows the form');
+    const answered = await fetch(`${topo.apis[1]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) });
+    assert.equal(answered.status, 200, await answered.text());
+    assert.equal(await handle.result(), 'before-after');
+    const echoes = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'core.echo');
+    assert.equal(echoes.length, 2, 'each step ran once, across the two releases');
+  });
+});
