@@ -7,15 +7,16 @@
 // credential file.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AGENT_GCP_CONFIGMAP, AGENT_GCP_TOKEN_PATH } from '../../activities/kubernetes/builders/backup.ts';
 import { runFailure } from '../activities/_support.ts';
-import { externalAccount } from '../support/gcp-credential-file.ts';
+import { externalAccount, workloadCredentialFile } from '../support/gcp-credential-file.ts';
 import { PROVIDER_NAME, TOKEN_AUDIENCE, principalSetByServiceAccountName, startGcpTokenPeers, type GcpTokenPeers } from '../support/gcp-token-peers.ts';
 import { gcsTokenGate, type GcsTokenGate } from '../support/gcs-token-gate.ts';
-import { gcsUrl } from './_agent-support.ts';
+import { backupArgs as agentBackupArgs, gcsUrl, runAgent } from './_agent-support.ts';
+import { recordingProxy } from './_recording-proxy.ts';
 import { backupHarness, noLeftovers, type BackupHarness } from './_workflow-support.ts';
 
 const BACKUP_SA = 'cedille-backup@cedille-test.iam.gserviceaccount.com';
@@ -69,6 +70,27 @@ describe("the backup agent's Google credentials (Workload Identity Federation in
     const configMap = await h.client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: AGENT_GCP_CONFIGMAP });
     assert.equal(JSON.parse((configMap as unknown as { data: Record<string, string> }).data['credentials.json']!).credential_source.file, AGENT_GCP_TOKEN_PATH);
     await noLeftovers(h, [ns]);
+  });
+
+  it('the agent sends its token to its endpoint only: not to a session URI on another host', { timeout: 120_000 }, async () => {
+    peers.bindings.set(BACKUP_SA, new Set([principalSetByServiceAccountName('cedille-backup')]));
+    const ns = await h.namespace('bk-wif-origin');
+    const cred = await workloadCredentialFile(h.k, peers, { dir, namespace: ns, serviceAccount: 'cedille-backup', email: BACKUP_SA, bind: false });
+    // The configured endpoint answers with resumable-upload sessions on another host.
+    const elsewhere = await recordingProxy(gcsUrl());
+    const endpoint = await recordingProxy(gate.url, { locationOrigin: elsewhere.url });
+    const source = join(dir, 'source');
+    mkdirSync(source, { recursive: true });
+    writeFileSync(join(source, 'a.txt'), 'club data\n');
+    try {
+      const run = await runAgent(agentBackupArgs({ source, bucket: h.bucket, prefix: `origin/${ns}`, transitKey: h.transitKey }).map((a) => (a === gcsUrl() ? endpoint.url : a)), { env: { GOOGLE_APPLICATION_CREDENTIALS: cred.file } });
+      assert.equal(run.code, 0, run.stderr);
+      assert.ok(elsewhere.seen.some((r) => r.startsWith('PUT ')), `the session was used: ${elsewhere.seen.join(', ')}`);
+      assert.deepEqual(elsewhere.authorization.filter(Boolean), [], 'no token went to the other host');
+      assert.ok(endpoint.authorization.length > 0 && endpoint.authorization.every((a) => a && peers.ownerOf(a.slice('Bearer '.length)) === BACKUP_SA), 'every request to the endpoint carried the token');
+    } finally {
+      await Promise.all([elsewhere.close(), endpoint.close()]);
+    }
   });
 
   it('a refused impersonation fails the volume at once, the error naming the credential file', { timeout: 180_000 }, async () => {
