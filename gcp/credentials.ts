@@ -37,8 +37,6 @@ export interface GcpCredentials {
   /** The credential file, or undefined for the library's default chain. */
   file: string | undefined;
   kind: 'external_account' | 'service_account' | 'default';
-  /** The parsed file (external_account only): its audience and subject-token file. */
-  externalAccount?: ExternalAccountFile;
   /** The parsed file, whatever its kind. */
   json?: Record<string, unknown>;
   /** The library's client (what @google-cloud/storage takes as authClient). */
@@ -130,22 +128,20 @@ export function describeFailure(file: string | undefined, creds: Record<string, 
 }
 
 /** Credentials from a file (or the default chain when `file` is undefined), for `scopes`. */
-export function gcpCredentials(file: string | undefined, opts: { projectId?: string | undefined; scopes?: string[] } = {}): GcpCredentials {
-  const scopes = opts.scopes ?? [CLOUD_PLATFORM_SCOPE];
+export function gcpCredentials(file: string | undefined, scopes: string[] = [CLOUD_PLATFORM_SCOPE]): GcpCredentials {
   const json = file ? readCredentialFile(file) : undefined;
   // Built from the parsed content, not the path: what was checked is what the library uses.
   let auth: AuthClient | GoogleAuth;
   if (json?.type === 'external_account') {
-    auth = new IdentityPoolClient({ ...(json as unknown as ExternalAccountFile), scopes, ...(opts.projectId ? { projectId: opts.projectId } : {}) } as never);
+    auth = new IdentityPoolClient({ ...(json as unknown as ExternalAccountFile), scopes } as never);
   } else if (json?.type === 'service_account') {
     auth = new JWT({ email: json.client_email as string, key: json.private_key as string, ...(typeof json.private_key_id === 'string' ? { keyId: json.private_key_id } : {}), scopes });
   } else {
-    auth = new GoogleAuth({ scopes, ...(opts.projectId ? { projectId: opts.projectId } : {}) });
+    auth = new GoogleAuth({ scopes });
   }
   return {
     file,
     kind: (json?.type as 'external_account' | 'service_account' | undefined) ?? 'default',
-    ...(json?.type === 'external_account' ? { externalAccount: json as ExternalAccountFile } : {}),
     ...(json ? { json } : {}),
     auth,
     async headers() {
