@@ -41,7 +41,9 @@ export const USAGE = `usage:
   backup-agent restore --bucket <b> --manifest <object> --target <dir> [--gcs-endpoint <url>] [vault flags]
   backup-agent verify --bucket <b> --manifest <object> [--gcs-endpoint <url>]
 Every flag --x-y can be given as BACKUP_X_Y (VAULT_X for --vault-x). Result: the last stdout line (JSON).
-Exit codes: 0 ok, 1 failure, 2 bad usage, 3 checksum or authentication failure.`;
+GCS credentials: GOOGLE_APPLICATION_CREDENTIALS (an external_account or key file); none for a --gcs-endpoint
+without it (an emulator).
+Exit codes: 0 ok, 1 failure, 2 bad usage, 3 checksum or authentication failure (a refused credential exchange too).`;
 
 export type Parsed =
   | { command: 'backup'; opts: BackupOptions }

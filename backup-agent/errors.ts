@@ -1,5 +1,5 @@
 // Failures the CLI maps to exit codes: 2 bad usage (names the flag), 3 integrity (checksum, GCM tag,
-// a data key Vault refuses to unwrap, an unsafe archive), 1 anything else.
+// a data key Vault refuses to unwrap, an unsafe archive) or refused Google credentials, 1 anything else.
 export class UsageError extends Error {
   override name = 'UsageError';
   readonly exitCode = 2;
@@ -16,7 +16,13 @@ export class IntegrityError extends Error {
 /** Vault / GCS / file-system failures with a message that says which peer and what to check. */
 export class AgentError extends Error {
   override name = 'AgentError';
-  readonly exitCode = 1;
+  readonly exitCode: number = 1;
+}
+
+/** The Google credential file is invalid, or its token exchange was refused: the same identity fails again. */
+export class CredentialsError extends AgentError {
+  override name = 'CredentialsError';
+  override readonly exitCode: number = 3;
 }
 
 export function exitCodeOf(err: unknown): number {

@@ -9,14 +9,17 @@
 // and the upload resumes from there (the chunk buffer still holds those bytes). Until the last chunk, no object
 // exists under the name: an interrupted upload leaves nothing half-written visible.
 //
-// Auth: none with an explicit endpoint (fake-gcs-server); otherwise a bearer token from GCS_ACCESS_TOKEN_FILE /
-// GCS_ACCESS_TOKEN, or the GKE metadata server (Workload Identity).
-import { readFile } from 'node:fs/promises';
+// Auth: Google's auth library with the credential file of GOOGLE_APPLICATION_CREDENTIALS (gcp/credentials.ts: in
+// the Job, a Workload Identity Federation file whose subject token is the pod's projected ServiceAccount token),
+// else the library's default chain. The token goes only to the configured endpoint's origin. An explicit
+// endpoint without a credential file (an emulator such as fake-gcs-server) gets no token. The library
+// (~14 MB of RSS) is loaded only when a token is needed.
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { AgentError } from './errors.ts';
+import type { GcpCredentials } from '../gcp/credentials.ts';
+import { AgentError, CredentialsError } from './errors.ts';
 
 export interface GcsOptions {
   /** e.g. http://127.0.0.1:4443 (fake-gcs-server, no auth); default https://storage.googleapis.com with a token. */
@@ -35,7 +38,6 @@ export interface ObjectMetadata {
 }
 
 const DEFAULT_ENDPOINT = 'https://storage.googleapis.com';
-const METADATA_TOKEN_URL = 'http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token';
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 export class GcsHttpError extends AgentError {
@@ -77,29 +79,32 @@ function describe(err: unknown): string {
 
 export class Gcs {
   readonly endpoint: string;
-  private token: { value: string; expires: number } | undefined;
+  private credentials: Promise<{ credentials: GcpCredentials; error: typeof import('../gcp/credentials.ts').GcpCredentialsError }> | undefined;
 
   constructor(readonly opts: GcsOptions = {}) {
     this.endpoint = (opts.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
   }
 
-  async authHeaders(): Promise<Record<string, string>> {
-    if (this.opts.endpoint) return {};
-    if (this.token && this.token.expires > Date.now() + 60_000) return { authorization: `Bearer ${this.token.value}` };
-    let value = process.env.GCS_ACCESS_TOKEN;
-    let ttl = 3600;
-    if (process.env.GCS_ACCESS_TOKEN_FILE) value = (await readFile(process.env.GCS_ACCESS_TOKEN_FILE, 'utf8')).trim();
-    if (!value) {
-      const res = await fetch(METADATA_TOKEN_URL, { headers: { 'Metadata-Flavor': 'Google' } }).catch((err: unknown) => {
-        throw new AgentError(`no GCS credentials: the metadata server is unreachable (${describe(err)}); set GCS_ACCESS_TOKEN_FILE or --gcs-endpoint`);
-      });
-      if (!res.ok) throw new AgentError(`no GCS credentials: metadata server HTTP ${res.status}`);
-      const body = (await res.json()) as { access_token: string; expires_in: number };
-      value = body.access_token;
-      ttl = body.expires_in;
+  /** The Authorization header for a request to `url`: none off the configured endpoint, or for an emulator without credentials. */
+  async authHeaders(url: string): Promise<Record<string, string>> {
+    const file = process.env.GOOGLE_APPLICATION_CREDENTIALS?.trim();
+    if (this.opts.endpoint && !file) return {};
+    if (new URL(url).origin !== new URL(this.endpoint).origin) return {};
+    this.credentials ??= import('../gcp/credentials.ts').then((m) => {
+      try {
+        return { credentials: m.processCredentials(), error: m.GcpCredentialsError };
+      } catch (err) {
+        throw new CredentialsError((err as Error).message);
+      }
+    });
+    const { credentials, error } = await this.credentials;
+    try {
+      return await credentials.headers();
+    } catch (err) {
+      // Refused (an expired or rejected token, an account not to be impersonated): final. Otherwise the caller retries.
+      if (err instanceof error && !err.retryable) throw new CredentialsError(err.message);
+      throw err;
     }
-    this.token = { value, expires: Date.now() + ttl * 1000 };
-    return { authorization: `Bearer ${value}` };
   }
 
   objectUrl(bucket: string, name: string): string {
@@ -116,7 +121,7 @@ export class Gcs {
       let failure: string;
       try {
         const body = typeof init.body === 'string' ? Buffer.from(init.body) : init.body;
-        const res = await send(init.method, url, { ...(await this.authHeaders()), ...init.headers }, body);
+        const res = await send(init.method, url, { ...(await this.authHeaders(url)), ...init.headers }, body);
         const data = await readAll(res);
         const status = res.statusCode ?? 0;
         if (ok.includes(status)) return { status, headers: res.headers, body: data };
@@ -157,7 +162,7 @@ export class Gcs {
     for (let attempt = 0; ; attempt++) {
       let failure: string;
       try {
-        const res = await send('GET', url, await this.authHeaders());
+        const res = await send('GET', url, await this.authHeaders(url));
         if (res.statusCode === 200) return res;
         const text = (await readAll(res)).toString();
         if (!RETRYABLE_STATUS.has(res.statusCode ?? 0)) throw new GcsHttpError(res.statusCode ?? 0, what, text);
@@ -245,7 +250,7 @@ export class ResumableUpload extends Writable {
       const range = this.filled === 0 ? `bytes */${total}` : `bytes ${this.base}-${end}/${total ?? '*'}`;
       let failure: string;
       try {
-        const res = await send('PUT', this.session, { ...(await this.gcs.authHeaders()), 'content-range': range }, body);
+        const res = await send('PUT', this.session, { ...(await this.gcs.authHeaders(this.session)), 'content-range': range }, body);
         const data = await readAll(res);
         const status = res.statusCode ?? 0;
         if (status === 200 || status === 201) {
@@ -332,7 +337,7 @@ export class StreamingUpload extends Writable {
   private start(): Promise<void> {
     this.request ??= (async () => {
       const session = await this.gcs.startSession(this.bucket, this.name, this.metadata);
-      const res = await send('PUT', session, { ...(await this.gcs.authHeaders()), 'content-range': 'bytes 0-*/*' }, this.body);
+      const res = await send('PUT', session, { ...(await this.gcs.authHeaders(session)), 'content-range': 'bytes 0-*/*' }, this.body);
       const text = (await readAll(res)).toString();
       if (res.statusCode !== 200 && res.statusCode !== 201) throw new GcsHttpError(res.statusCode ?? 0, `streaming upload of gs://${this.bucket}/${this.name}`, text);
       this.result = JSON.parse(text) as ObjectMetadata;

@@ -10,7 +10,8 @@ import type { ActivityContext } from '../define.ts';
 import { kube, type KObject } from '../kubernetes/_client.ts';
 import { classified, httpStatusOf } from '../kubernetes/_errors.ts';
 import { ensureServiceAccount } from '../kubernetes/_service-account.ts';
-import { agentJob, LABEL_BACKUP_ITEM, type AgentJob } from '../kubernetes/builders/backup.ts';
+import { AGENT_GCP_CONFIGMAP, agentCredentialsConfigMap, agentJob, LABEL_BACKUP_ITEM, type AgentJob } from '../kubernetes/builders/backup.ts';
+import { MANAGED_BY } from '../kubernetes/builders/labels.ts';
 
 export const LABEL_AGENT_MODE = 'cedille.etsmtl.ca/agent-mode';
 
@@ -72,9 +73,11 @@ function parseResult(line: string | undefined): unknown {
 
 /**
  * Runs (or adopts) the agent Job of one volume: `spec` without a name; Jobs are `<jobPrefix>-<n>`,
- * labelled with the item and mode so a retry finds the earlier ones.
+ * labelled with the item and mode so a retry finds the earlier ones. With `gcp` (the worker's agent
+ * credential file, ./_agent-config.ts), the file is applied as a ConfigMap of the namespace and mounted
+ * with a projected token.
  */
-export async function runAgentJob(spec: Omit<AgentJob, 'name'>, jobPrefix: string, mode: 'backup' | 'restore', ctx: ActivityContext): Promise<JobRun> {
+export async function runAgentJob(spec: Omit<AgentJob, 'name'>, jobPrefix: string, mode: 'backup' | 'restore', ctx: ActivityContext, gcp?: { content: string; audience: string }): Promise<JobRun> {
   const client = kube();
   const { namespace } = spec;
   const labels: Record<string, string> = { ...spec.labels, [LABEL_AGENT_MODE]: mode };
@@ -83,6 +86,11 @@ export async function runAgentJob(spec: Omit<AgentJob, 'name'>, jobPrefix: strin
   const started = Date.now();
   // Vault's Kubernetes auth role binds the Jobs' service account by name: it must exist in the volume's namespace.
   await ensureServiceAccount(namespace, spec.serviceAccount, ctx.signal);
+  if (gcp) {
+    const configMap = agentCredentialsConfigMap({ namespace, name: AGENT_GCP_CONFIGMAP, content: gcp.content, labels: MANAGED_BY }) as KObject;
+    await classified(`apply ConfigMap ${namespace}/${AGENT_GCP_CONFIGMAP}`, ctx.signal, () => client.apply(configMap, { force: true, signal: ctx.signal }));
+    spec = { ...spec, gcpCredentials: { configMap: AGENT_GCP_CONFIGMAP, audience: gcp.audience } };
+  }
   const existing = await classified(`list Jobs of ${namespace}/${jobPrefix}`, ctx.signal, () =>
     client.list('batch/v1', 'Job', { namespace, labelSelector: `${LABEL_BACKUP_ITEM}=${item},${LABEL_AGENT_MODE}=${mode}`, signal: ctx.signal }),
   );

@@ -9,7 +9,7 @@ import { defineActivity } from '../define.ts';
 import { kube } from '../kubernetes/_client.ts';
 import { kubeFailure } from '../kubernetes/_errors.ts';
 import { SNAPSHOT_API_VERSION } from '../kubernetes/builders/backup.ts';
-import { storage } from '../gcs/_storage.ts';
+import { gcsFailure, storage } from '../gcs/_storage.ts';
 import { agentConfig, workerVaultAddress } from './_agent-config.ts';
 
 /** The worker's Vault token: VAULT_TOKEN, else the file named by VAULT_TOKEN_FILE. */
@@ -31,14 +31,14 @@ async function checkBucket(bucket: string, probe: string): Promise<string[]> {
     const [exists] = await b.exists();
     if (!exists) return [`bucket gs://${bucket} does not exist`];
   } catch (err) {
-    return [`bucket gs://${bucket} cannot be read: ${(err as Error).message}`];
+    return [`bucket gs://${bucket} cannot be read: ${gcsFailure(err, `gs://${bucket}`).message}`];
   }
   try {
     await b.file(probe).save(`cedille preflight ${new Date().toISOString()}\n`, { resumable: false, contentType: 'text/plain' });
     await b.file(probe).delete({ ignoreNotFound: true });
     return [];
   } catch (err) {
-    return [`bucket gs://${bucket} is not writable: ${(err as Error).message}`];
+    return [`bucket gs://${bucket} is not writable: ${gcsFailure(err, `write gs://${bucket}`).message}`];
   }
 }
 

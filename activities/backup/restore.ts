@@ -51,6 +51,7 @@ export default defineActivity({
       names.jobPrefix.replace(/^backup-/, 'restore-'),
       'restore',
       ctx,
+      config.gcpCredentials,
     );
     const r = RestoreResult.safeParse(job.result).data;
     const fileCount = r?.fileCount;

@@ -57,6 +57,7 @@ export default defineActivity({
       names.jobPrefix,
       'backup',
       ctx,
+      config.gcpCredentials,
     );
     return { job: run_.job, attempt: run_.attempt, seconds: run_.seconds, snapshotTime, objectPrefix, manifest: objectPrefix + MANIFEST_FILE };
   },

@@ -4,14 +4,14 @@
 // Where the calls go and with which credential is worker configuration only, never an input: a run's
 // input that could name the endpoint or the variable holding the token could send the worker's
 // bearer token (or any of its environment variables) to any URL. Worker environment:
-//   CEDILLE_GCP_KMS_ENDPOINT  Cloud KMS base URL, default https://cloudkms.googleapis.com (tests: a
-//                             local server speaking the same wire format)
-//   CEDILLE_GCP_TOKEN or CEDILLE_GCP_TOKEN_FILE  an OAuth2 access token (Bearer), or else the GCE/GKE
-//                             metadata server's token of the default service account (on GCP).
+//   CEDILLE_GCP_KMS_ENDPOINT        Cloud KMS base URL, default https://cloudkms.googleapis.com (tests: a
+//                                   local server speaking the same wire format)
+//   GOOGLE_APPLICATION_CREDENTIALS  the worker's Google identity (activities/_gcp-credentials.ts: Workload
+//                                   Identity Federation or a key file), shared with the GCS activities.
 // That identity is the one the preflight checks: give the worker the seal's identity (or one with
 // the same roles on the key).
-import { readFileSync } from 'node:fs';
 import { ApplicationFailure } from '@temporalio/common';
+import { workerAuthHeaders } from '../_gcp-credentials.ts';
 import { z } from 'zod';
 
 export const DEFAULT_KMS_ENDPOINT = 'https://cloudkms.googleapis.com';
@@ -19,7 +19,7 @@ export const DEFAULT_KMS_ENDPOINT = 'https://cloudkms.googleapis.com';
 /** Fields older key references carried, now worker configuration: refused by name, never ignored. */
 const MOVED_TO_WORKER_CONFIG: Record<string, string> = {
   endpoint: 'the KMS endpoint is worker configuration (CEDILLE_GCP_KMS_ENDPOINT), not an input',
-  tokenEnv: 'the KMS token is worker configuration (CEDILLE_GCP_TOKEN_FILE or CEDILLE_GCP_TOKEN), not an input',
+  tokenEnv: 'the KMS credentials are worker configuration (GOOGLE_APPLICATION_CREDENTIALS), not an input',
 };
 
 const id = z.string().regex(/^[a-zA-Z0-9_-]{1,63}$/, 'letters, digits, _ and - (1-63)');
@@ -57,22 +57,6 @@ export const SEAL_PERMISSIONS = [
   'cloudkms.cryptoKeys.get',
 ] as const;
 
-async function accessToken(signal?: AbortSignal): Promise<string> {
-  const env = process.env;
-  if (env.CEDILLE_GCP_TOKEN) return env.CEDILLE_GCP_TOKEN.trim();
-  if (env.CEDILLE_GCP_TOKEN_FILE) return readFileSync(env.CEDILLE_GCP_TOKEN_FILE, 'utf8').trim();
-  try {
-    const res = await fetch('http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token', {
-      headers: { 'Metadata-Flavor': 'Google' },
-      signal: AbortSignal.any([AbortSignal.timeout(3000), ...(signal ? [signal] : [])]),
-    });
-    if (res.ok) return ((await res.json()) as { access_token: string }).access_token;
-  } catch {
-    /* not on GCP */
-  }
-  throw ApplicationFailure.create({ message: 'gcpkms: no credentials: set CEDILLE_GCP_TOKEN or CEDILLE_GCP_TOKEN_FILE on the worker', type: 'KmsCredentialsMissing', nonRetryable: true });
-}
-
 export interface KmsResponse<T> {
   status: number;
   body: T;
@@ -82,11 +66,12 @@ export interface KmsResponse<T> {
 export async function kmsCall<T>(method: 'GET' | 'POST', path: string, body?: unknown, signal?: AbortSignal): Promise<KmsResponse<T> | { status: 404; body: undefined }> {
   const url = `${kmsEndpoint()}/v1/${path}`;
   const what = `${method} ${path.replace(/\?.*$/, '')}`;
+  const auth = await workerAuthHeaders();
   let res: Response;
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${await accessToken(signal)}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: { ...auth, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       redirect: 'error', // the bearer token goes to the configured endpoint and nowhere else
       ...(signal ? { signal } : {}),

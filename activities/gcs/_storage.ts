@@ -1,19 +1,25 @@
 // The GCS client of the gcs.* and backup.* activities, and what they share: error classification,
 // the backup manifest (as far as the workflows read it) and streaming checks.
-// Endpoint: CEDILLE_GCS_ENDPOINT (fake-gcs-server in tests, no auth), else real GCS with the
-// worker's application default credentials.
+// Endpoint: CEDILLE_GCS_ENDPOINT (an emulator such as fake-gcs-server), else Google's. Credentials: the
+// worker's Google identity (activities/_gcp-credentials.ts, GOOGLE_APPLICATION_CREDENTIALS), sent only to
+// that endpoint; an emulator endpoint without a credential file gets no token.
 import { createHash } from 'node:crypto';
 import { Storage } from '@google-cloud/storage';
 import { ApplicationFailure } from '@temporalio/common';
 import { z } from 'zod';
+import { credentialsFailureOf, type GcpCredentials } from '../../gcp/credentials.ts';
+import { credentialsFailure, workerCredentials } from '../_gcp-credentials.ts';
 
-let cached: { endpoint: string; storage: Storage } | undefined;
+let cached: { key: string; storage: Storage; credentials: GcpCredentials | undefined } | undefined;
 
 export function storage(env = process.env): Storage {
   const endpoint = env.CEDILLE_GCS_ENDPOINT ?? '';
-  if (cached?.endpoint !== endpoint) {
+  const key = `${endpoint}\n${env.GOOGLE_APPLICATION_CREDENTIALS ?? ''}\n${env.CEDILLE_GCS_PROJECT ?? ''}`;
+  if (cached?.key !== key) {
     const projectId = env.CEDILLE_GCS_PROJECT || undefined;
-    cached = { endpoint, storage: new Storage(endpoint ? { apiEndpoint: endpoint, projectId: projectId ?? 'cedille-local' } : projectId ? { projectId } : {}) };
+    const credentials = !endpoint || env.GOOGLE_APPLICATION_CREDENTIALS ? workerCredentials(env) : undefined;
+    const auth = credentials ? { authClient: credentials.auth, useAuthWithCustomEndpoint: true } : {};
+    cached = { key, credentials, storage: new Storage({ ...(endpoint ? { apiEndpoint: endpoint, projectId: projectId ?? 'cedille-local' } : projectId ? { projectId } : {}), ...auth }) };
   }
   return cached.storage;
 }
@@ -23,6 +29,9 @@ const NETWORK = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EAI_AGAIN|socket hang u
 /** An ApplicationFailure for a GCS error: 404/401/403/400 are final, 408/429/5xx and network errors retry. */
 export function gcsFailure(err: unknown, what: string): ApplicationFailure {
   if (err instanceof ApplicationFailure) return err;
+  // No token (a refused or expired exchange): the failure names the credential file, not the object.
+  const credentials = cached?.credentials && credentialsFailureOf(cached.credentials, err);
+  if (credentials) return credentialsFailure(credentials) as ApplicationFailure;
   const e = err as { code?: unknown; message?: string; cause?: { code?: string; message?: string } };
   const code = typeof e.code === 'number' ? e.code : Number.isFinite(Number(e.code)) ? Number(e.code) : undefined;
   const message = `${what}: ${e.message ?? String(err)}${e.cause?.message ? `: ${e.cause.message}` : ''}`;

@@ -9,6 +9,9 @@
 //    to leave alone with the annotation kwok.x-k8s.io/status=custom): runs the agent as a local process
 //    (`node --import tsx backup-agent/main.ts <the container's args>`) with the pod's volume mounts mapped
 //    to the PVCs' directories and a service-account token from the TokenRequest API as the projected token;
+//    `projected` volumes (serviceAccountToken with its audience, from the TokenRequest API; configMap items) are
+//    written to a directory of their own. With no mount namespace, a container path is its host directory:
+//    mount paths are rewritten to those directories in the args, the env values and the projected files;
 //    reports Running, then Succeeded or Failed with the exit code and, as the termination message, the
 //    agent's last stdout line (what the real kubelet's log endpoint would give).
 // Volumes are directories: PVC <namespace>/<name> -> <root>/volumes/<namespace>/<name>.
@@ -82,10 +85,15 @@ type Pod = KObject & {
     nodeName?: string;
     serviceAccountName?: string;
     containers?: { name: string; args?: string[]; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string }[] }[];
-    volumes?: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+    volumes?: { name: string; persistentVolumeClaim?: { claimName: string }; projected?: { sources?: ProjectedSource[] } }[];
   };
   status?: { phase?: string };
 };
+
+interface ProjectedSource {
+  serviceAccountToken?: { audience?: string; expirationSeconds?: number; path: string };
+  configMap?: { name: string; items?: { key: string; path: string }[] };
+}
 
 function argValue(args: string[], flag: string): string | undefined {
   const i = args.indexOf(flag);
@@ -258,13 +266,47 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
     const startedAt = new Date(started).toISOString();
     let args = [...(container.args ?? [])];
     const mode = pod.metadata.labels?.[AGENT_MODE_LABEL] ?? '';
+    const mounts: { mountPath: string; dir: string }[] = [];
+    const onHost = (text: string) => mounts.reduce((t, m) => t.split(`${m.mountPath}/`).join(`${m.dir}/`), text);
+    const containerEnv: Record<string, string> = {};
     try {
       for (const m of container.volumeMounts ?? []) {
-        const claim = pod.spec?.volumes?.find((v) => v.name === m.name)?.persistentVolumeClaim?.claimName;
-        if (!claim) continue;
-        const dir = await claimDir(ns, claim);
-        args = args.map((a) => (a === m.mountPath ? dir : a.startsWith(`${m.mountPath}/`) ? dir + a.slice(m.mountPath.length) : a));
+        const volume = pod.spec?.volumes?.find((v) => v.name === m.name);
+        const claim = volume?.persistentVolumeClaim?.claimName;
+        if (claim) {
+          const dir = await claimDir(ns, claim);
+          mounts.push({ mountPath: m.mountPath, dir });
+          args = args.map((a) => (a === m.mountPath ? dir : a.startsWith(`${m.mountPath}/`) ? dir + a.slice(m.mountPath.length) : a));
+        } else if (volume?.projected) {
+          mounts.push({ mountPath: m.mountPath, dir: join(root, 'projected', uid, volume.name) });
+        }
       }
+      for (const m of container.volumeMounts ?? []) {
+        const sources = pod.spec?.volumes?.find((v) => v.name === m.name)?.projected?.sources;
+        if (!sources) continue;
+        const dir = join(root, 'projected', uid, m.name);
+        mkdirSync(dir, { recursive: true });
+        for (const src of sources) {
+          if (src.serviceAccountToken) {
+            const { audience, expirationSeconds, path } = src.serviceAccountToken;
+            const tr = await core.createNamespacedServiceAccountToken({
+              namespace: ns,
+              name: pod.spec?.serviceAccountName ?? 'default',
+              body: { spec: { audiences: audience ? [audience] : [], expirationSeconds: expirationSeconds ?? 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid } } },
+            });
+            writeFileSync(join(dir, path), tr.status?.token ?? '', { mode: 0o600 });
+          }
+          if (src.configMap) {
+            const cm = await client.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: src.configMap.name });
+            const data = (cm as { data?: Record<string, string> }).data ?? {};
+            for (const item of src.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }))) {
+              if (data[item.key] === undefined) throw new Error(`ConfigMap ${ns}/${src.configMap.name} has no key ${item.key}`);
+              writeFileSync(join(dir, item.path), onHost(data[item.key]!));
+            }
+          }
+        }
+      }
+      for (const e of container.env ?? []) if (e.value !== undefined) containerEnv[e.name] = onHost(e.value);
       // The projected service-account token, from the API server (Vault's Kubernetes auth reviews it).
       if (args.includes(SA_TOKEN_PATH)) {
         const tr = await core.createNamespacedServiceAccountToken({
@@ -303,8 +345,7 @@ export async function startSimulatedSnapshotController(opts: SimulatedSnapshotCo
       conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: startedAt }],
       containerStatuses: [{ name: container.name, image: 'simulated', imageID: '', ready: true, restartCount: 0, started: true, state: { running: { startedAt } } }],
     }).catch(() => undefined);
-    const env = { ...process.env, ...opts.agentEnv };
-    for (const e of container.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+    const env = { ...process.env, ...opts.agentEnv, ...containerEnv };
     const [cmd, ...pre] = agentCommand;
     const child = spawn(cmd!, [...pre, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
     agent.child = child;

@@ -1,6 +1,7 @@
-// A pass-through HTTP proxy that records the method and path of every request: stands for a
-// destination the worker's configuration names (a Vault or GCS address the agent Jobs must use), so a
-// test sees which requests went there. Redirect and resumable-upload `Location`s are rewritten to it.
+// A pass-through HTTP proxy that records the method and path of every request, and its Authorization
+// header: stands for a destination the worker's configuration names (a Vault or GCS address the agent Jobs
+// must use), so a test sees which requests went there. Redirect and resumable-upload `Location`s are
+// rewritten to it, or to `locationOrigin` (a server sending its clients to another host).
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -8,18 +9,22 @@ export interface RecordingProxy {
   url: string;
   /** `METHOD /path?query` of each request, in arrival order. */
   seen: string[];
+  /** The Authorization header of each request (same order), if any. */
+  authorization: (string | undefined)[];
   close(): Promise<void>;
 }
 
-export async function recordingProxy(target: string): Promise<RecordingProxy> {
+export async function recordingProxy(target: string, opts: { locationOrigin?: string } = {}): Promise<RecordingProxy> {
   const upstream = new URL(target);
   const seen: string[] = [];
+  const authorization: (string | undefined)[] = [];
   let url = '';
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
+    authorization.push(req.headers.authorization);
     const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
       const headers = { ...up.headers };
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, url);
+      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, opts.locationOrigin ?? url);
       res.writeHead(up.statusCode ?? 502, headers);
       up.pipe(res);
     });
@@ -31,6 +36,7 @@ export async function recordingProxy(target: string): Promise<RecordingProxy> {
   return {
     url,
     seen,
+    authorization,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());

@@ -1,9 +1,12 @@
 // The pure parts of the backup workflows: deterministic names and labels, the agent Job, the agent's
 // command lines, and the report.
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { z } from 'zod';
-import { agentJob, backupNames, claimFromSnapshot, LABEL_BACKUP_ITEM, LABEL_BACKUP_RUN, volumeSnapshot } from '../../activities/kubernetes/builders/backup.ts';
+import { AGENT_GCP_CONFIGMAP, AGENT_GCP_CREDENTIALS_PATH, AGENT_GCP_TOKEN_PATH, agentJob, backupNames, claimFromSnapshot, LABEL_BACKUP_ITEM, LABEL_BACKUP_RUN, volumeSnapshot } from '../../activities/kubernetes/builders/backup.ts';
 import { isDnsLabel } from '../../activities/kubernetes/builders/index.ts';
 import { backupArgs, compactTime, restoreArgs, Agent, VaultRef } from '../../activities/backup/_params.ts';
 import { agentConfig } from '../../activities/backup/_agent-config.ts';
@@ -12,6 +15,21 @@ import report from '../../activities/backup/report.ts';
 import upload from '../../activities/backup/upload.ts';
 import restore from '../../activities/backup/restore.ts';
 import preflight from '../../activities/backup/preflight.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'builders-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const AUDIENCE = '//iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/cluster/providers/apiserver';
+let files = 0;
+/** An agent credential file as create-cred-config writes it, with `extra` over it. */
+function credentialFile(extra: Record<string, unknown>): string {
+  const file = join(dir, `credentials-${++files}.json`);
+  writeFileSync(file, JSON.stringify({
+    type: 'external_account', audience: AUDIENCE, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt', token_url: 'https://sts.googleapis.com/v1/token',
+    service_account_impersonation_url: 'https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/backup@p.iam.gserviceaccount.com:generateAccessToken',
+    credential_source: { file: AGENT_GCP_TOKEN_PATH }, ...extra,
+  }));
+  return file;
+}
 
 describe('backup builders', () => {
   it('names derive from the run and the volume only, are DNS labels, and differ per volume and run', () => {
@@ -35,7 +53,7 @@ describe('backup builders', () => {
     assert.deepEqual(claim.spec.dataSource, { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: n.snapshot });
     const agent = Agent.parse({ podAnnotations: { 'sidecar.istio.io/inject': 'false' } });
     const vault = VaultRef.parse({ transitKey: 'backups' });
-    const config = agentConfig({ VAULT_ADDR: 'https://vault.example', CEDILLE_BACKUP_AGENT_IMAGE: 'ghcr.io/cedille/backup-agent:1' });
+    const config = agentConfig({ VAULT_ADDR: 'https://vault.example', CEDILLE_BACKUP_AGENT_IMAGE: 'ghcr.io/cedille/backup-agent:1', CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS: credentialFile({}) });
     const args = backupArgs({ bucket: 'b', prefix: 'mayastor/club-x/data/t-k/', namespace: 'club-x', pvc: 'data', snapshot: n.snapshot, snapshotTime: '2026-11-21T07:30:00.000Z', agent, vault, config });
     assert.deepEqual(args.slice(0, 6), ['backup', '--source', '/data', '--bucket', 'b', '--prefix']);
     assert.equal(args[6], 'mayastor/club-x/data/t-k');
@@ -65,6 +83,35 @@ describe('backup builders', () => {
     assert.throws(() => agentConfig({ CEDILLE_BACKUP_AGENT_IMAGE: 'i' }), /no Vault address for the agent \(CEDILLE_BACKUP_AGENT_VAULT_ADDR or VAULT_ADDR\)/);
     assert.throws(() => agentConfig({ VAULT_ADDR: 'http://v' }), /no agent image \(CEDILLE_BACKUP_AGENT_IMAGE\)/);
     assert.throws(() => agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_GCS_ENDPOINT: 'file:///etc/passwd' }), /CEDILLE_BACKUP_AGENT_GCS_ENDPOINT is not an http\(s\) URL/);
+  });
+
+  it("the agent's Google credentials: a Workload Identity Federation file mounted with a projected token", () => {
+    const worker = { VAULT_ADDR: 'http://vault.worker:8200', CEDILLE_BACKUP_AGENT_IMAGE: 'registry.cedille/backup-agent:2' };
+    const file = credentialFile({});
+    const config = agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS: file });
+    assert.equal(config.gcpCredentials?.audience, `https:${AUDIENCE}`, "the provider's default allowed audience");
+    assert.equal(JSON.parse(config.gcpCredentials!.content).credential_source.file, AGENT_GCP_TOKEN_PATH);
+    const n = backupNames('run', 'club-x', 'data');
+    const job = agentJob({ namespace: 'club-x', name: 'j', labels: n.labels, image: config.image, args: [], claim: 'c', readOnly: true, serviceAccount: 'cedille-backup', activeDeadlineSeconds: 60, gcpCredentials: { configMap: AGENT_GCP_CONFIGMAP, audience: config.gcpCredentials!.audience } }) as unknown as {
+      spec: { template: { spec: { containers: { env: { name: string; value: string }[]; volumeMounts: { name: string; mountPath: string; readOnly: boolean }[] }[]; volumes: { name: string; projected?: unknown }[] } } };
+    };
+    const pod = job.spec.template.spec;
+    assert.deepEqual(pod.containers[0]!.env, [{ name: 'GOOGLE_APPLICATION_CREDENTIALS', value: AGENT_GCP_CREDENTIALS_PATH }]);
+    assert.deepEqual(pod.containers[0]!.volumeMounts[1], { name: 'gcp-credentials', mountPath: '/var/run/secrets/cedille.etsmtl.ca/gcp', readOnly: true });
+    assert.deepEqual(pod.volumes[1], {
+      name: 'gcp-credentials',
+      projected: {
+        defaultMode: 0o444,
+        sources: [
+          { serviceAccountToken: { audience: `https:${AUDIENCE}`, expirationSeconds: 3600, path: 'token' } },
+          { configMap: { name: AGENT_GCP_CONFIGMAP, items: [{ key: 'credentials.json', path: 'credentials.json' }] } },
+        ],
+      },
+    });
+    assert.throws(() => agentConfig(worker), /no GCP credentials for the agent \(CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS\)/, "Google's GCS without credentials");
+    assert.throws(() => agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS: credentialFile({ credential_source: { file: '/var/run/secrets/kubernetes.io/serviceaccount/token' } }) }), /credential_source\.file must be \/var\/run\/secrets\/cedille\.etsmtl\.ca\/gcp\/token/);
+    assert.throws(() => agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS: credentialFile({ type: 'service_account', client_email: 'a@b', private_key: 'k' }) }), /not a key file/);
+    assert.throws(() => agentConfig({ ...worker, CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS: join(dir, 'missing.json') }), /CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS=\S+missing\.json: GCP credentials \S+missing\.json: cannot read the file/);
   });
 
   it('an activity input naming a destination, an image or an entrypoint of the agent is refused, naming the field', () => {

@@ -16,6 +16,7 @@ import { ensureTemporalCli } from '../../infra/tools/temporal.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { workspaceEgressExcept } from '../../worker/config.ts';
 import { loadGitOpsConfig } from '../../activities/gitops/_config.ts';
+import { AGENT_GCP_TOKEN_PATH } from '../../activities/kubernetes/builders/backup.ts';
 
 // CommonJS: under ESM its namespace is the default export.
 const { IndexedValueType } = proto.temporal.api.enums.v1;
@@ -57,7 +58,7 @@ const WORKER_SETTINGS = [
   'CEDILLE_HTTP_ALLOW',
 ];
 /** The worker's credential files: from Secrets in the manifests; compose leaves them to the operator (its header says how). */
-const WORKER_CREDENTIAL_FILES = ['CEDILLE_MOODLE_TOKEN_FILE', 'VAULT_TOKEN_FILE', 'CEDILLE_GCP_TOKEN_FILE'];
+const WORKER_CREDENTIAL_FILES = ['CEDILLE_MOODLE_TOKEN_FILE', 'VAULT_TOKEN_FILE', 'GOOGLE_APPLICATION_CREDENTIALS', 'CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS'];
 /** Set on purpose to an empty value: no built-in definition calls core.http, so it calls nothing until an admin lists hosts. */
 const EMPTY_ON_PURPOSE = ['CEDILLE_HTTP_ALLOW'];
 /** Left unset on purpose (the agent's pods reach Vault and GCS at the worker's own addresses); the manifests say so. */
@@ -292,6 +293,17 @@ describe('infra/k8s (Kustomize)', () => {
       assert.ok(volume.secret?.secretName && volume.secret.optional, `${key} comes from an optional Secret`);
       assert.match(read('infra/k8s/worker.yaml'), new RegExp(`create secret generic ${volume.secret.secretName} `), `worker.yaml says how to create ${volume.secret.secretName}`);
     }
+  });
+
+  it("gives the worker a projected ServiceAccount token where its Workload Identity Federation file (and the agent's) reads it", () => {
+    const pod = byKind('Deployment').find((d) => d.metadata.name === 'worker').spec.template.spec;
+    const mount = pod.containers[0].volumeMounts.find((m: { mountPath: string }) => AGENT_GCP_TOKEN_PATH.startsWith(`${m.mountPath}/`));
+    assert.ok(mount?.readOnly, `no read-only mount holds ${AGENT_GCP_TOKEN_PATH}`);
+    const volume = pod.volumes.find((v: { name: string }) => v.name === mount.name);
+    const token = volume.projected?.sources?.find((src: { serviceAccountToken?: unknown }) => src.serviceAccountToken)?.serviceAccountToken;
+    assert.equal(token?.path, AGENT_GCP_TOKEN_PATH.slice(mount.mountPath.length + 1));
+    assert.match(token.audience, /^https:\/\/iam\.googleapis\.com\/projects\/[^/]+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/);
+    assert.ok(token.expirationSeconds <= 3600);
   });
 
   it('gives the API (on 0.0.0.0, so without dev tokens) OIDC or static tokens from the cedille-api-tokens Secret', () => {

@@ -16,16 +16,30 @@ import { ticketed } from '../support/temporal.ts';
 import { kubeClients } from '../support/cluster.ts';
 import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
 import { scanExecution } from '../support/history-scan.ts';
-import { ALL_PERMISSIONS, type KmsPeer } from './_kms-peer.ts';
+import { startGcpIdentity, serviceAccountEmail, type GcpIdentity } from '../support/gcp-identity.ts';
+import { ALL_PERMISSIONS, startKmsPeer, type KmsPeer } from './_kms-peer.ts';
 import { simulatedVaultDeployment, type SimulatedVaultDeployment } from './_simulated-vault-deployment.ts';
 
-/** The worker environment variable holding the seal identity's token (the KMS peer knows it). */
-export const KMS_TOKEN_ENV = 'CEDILLE_GCP_TOKEN';
+let identity: Promise<GcpIdentity> | undefined;
+const sealIdentity = () => (identity ??= startGcpIdentity());
 
-/** Points the worker's KMS configuration (this process, and workers spawned with its environment) at the peer. */
-export function useKmsPeer(peer: KmsPeer, token: string): void {
+/** The KMS peer of these tests: it knows the access tokens the identity's IAM credentials peer mints. */
+export async function startSealKms(): Promise<KmsPeer> {
+  const id = await sealIdentity();
+  return startKmsPeer((token) => id.ownerOf(token));
+}
+
+/** The seal's service account for a name (the KMS peer's grants are by account). */
+export const sealAccount = serviceAccountEmail;
+
+/**
+ * Points the worker's KMS configuration (this process, and workers spawned with its environment) at the
+ * peer, as the service account `sealAccount(name)` (GOOGLE_APPLICATION_CREDENTIALS: a Workload Identity
+ * Federation file through the local STS and IAM credentials peers).
+ */
+export async function useKmsPeer(peer: KmsPeer, name: string): Promise<void> {
   process.env.CEDILLE_GCP_KMS_ENDPOINT = peer.endpoint;
-  process.env[KMS_TOKEN_ENV] = token;
+  await (await sealIdentity()).use(sealAccount(name));
 }
 export const VALUES_PATH = 'apps/vault/values.yaml';
 
@@ -66,6 +80,9 @@ const cleanups: (() => Promise<void>)[] = [];
 /** Deletes what newSetting made (namespaces, the auth-delegator bindings, simulated deployments); call it in the suite's `after`. */
 export async function cleanupSettings(): Promise<void> {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+  const id = identity;
+  identity = undefined;
+  await (await id?.catch(() => undefined))?.close();
 }
 
 // node:test runs an `after` registered inside a `before` hook at once: the git scratch root is made
@@ -73,10 +90,10 @@ export async function cleanupSettings(): Promise<void> {
 scratchDir('vault');
 
 /**
- * A fresh namespace, GitOps remote, port and KMS key name; the seal identity's token holds every
- * permission unless the peer already knows it. Undone by cleanupSettings().
+ * A fresh namespace, GitOps remote, port and KMS key name; the seal identity (service account
+ * sealAccount(seal)) holds every permission unless the peer already knows it. Undone by cleanupSettings().
  */
-export async function newSetting(peer: KmsPeer, name: string, token = `token-${name}`): Promise<Setting> {
+export async function newSetting(peer: KmsPeer, name: string, seal = `seal-${name}`): Promise<Setting> {
   const namespace = `${name}-${randomBytes(4).toString('hex')}`;
   const clients = kubeClients();
   await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'cedille.test/namespace': 'true' } } } });
@@ -89,8 +106,8 @@ export async function newSetting(peer: KmsPeer, name: string, token = `token-${n
   const remote = await seedRemote({ files: { 'README.md': '# platform\n' } });
   const port = await freePort();
   const auditFile = join(scratchDir('audit'), 'audit.log');
-  useKmsPeer(peer, token);
-  if (!peer.grants.has(token)) peer.grants.set(token, [...ALL_PERMISSIONS]);
+  await useKmsPeer(peer, seal);
+  if (!peer.grants.has(sealAccount(seal))) peer.grants.set(sealAccount(seal), [...ALL_PERMISSIONS]);
   const kms = { project: 'cedille-test', location: 'northamerica-northeast1', keyRing: 'vault', cryptoKey: `unseal-${namespace}` };
   return {
     namespace,

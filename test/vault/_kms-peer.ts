@@ -1,8 +1,8 @@
 // A local Cloud KMS: an HTTP server speaking the KMS REST API v1 wire format the gcpkms activities
 // use (keyRings and cryptoKeys get/create, :testIamPermissions, :encrypt, :decrypt with additional
-// authenticated data, Google-style error bodies). Keys are AES-256-GCM keys in memory. Each bearer
-// token has its own set of permissions, so a test can play a seal identity that lacks Viewer. It
-// records what it saw (creates, and the plaintexts it encrypted: the secrets a history must not hold).
+// authenticated data, Google-style error bodies). Keys are AES-256-GCM keys in memory. Each identity
+// (the service account a bearer token was minted for) has its own set of permissions, so a test can
+// play a seal identity that lacks Viewer. It records what it saw (creates, and the plaintexts it encrypted: the secrets a history must not hold).
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { json, localServer, type LocalServer, type SeenRequest } from '../activities/_support.ts';
@@ -15,7 +15,7 @@ export const ALL_PERMISSIONS = [
 export interface KmsPeer {
   endpoint: string;
   server: LocalServer;
-  /** token -> permissions it holds */
+  /** identity (the service account of the token, see startKmsPeer) -> permissions it holds */
   grants: Map<string, string[]>;
   keyRings: Set<string>;
   cryptoKeys: Map<string, Buffer>;
@@ -32,7 +32,8 @@ function error(res: ServerResponse, code: number, status: string, message: strin
   json(res, code, { error: { code, message, status } });
 }
 
-export async function startKmsPeer(): Promise<KmsPeer> {
+/** `identify` says whose access token a request carries (the IAM credentials peer's ownerOf). */
+export async function startKmsPeer(identify: (token: string) => string | undefined): Promise<KmsPeer> {
   const grants = new Map<string, string[]>();
   const keyRings = new Set<string>();
   const cryptoKeys = new Map<string, Buffer>();
@@ -41,7 +42,8 @@ export async function startKmsPeer(): Promise<KmsPeer> {
 
   const handle = (req: SeenRequest, res: ServerResponse) => {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    const granted = token ? grants.get(token) : undefined;
+    const who = token ? identify(token) : undefined;
+    const granted = who ? grants.get(who) : undefined;
     if (!granted) return error(res, 401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials.');
     const url = new URL(req.url, 'http://kms');
     const path = decodeURIComponent(url.pathname.replace(/^\/v1\//, ''));

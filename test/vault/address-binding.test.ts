@@ -12,8 +12,8 @@ import proveLogin from '../../activities/vault/proveLogin.ts';
 import revokeRoot from '../../activities/vault/revokeRoot.ts';
 import unseal from '../../activities/vault/unseal.ts';
 import { activityFailure, json, localServer, type LocalServer } from '../activities/_support.ts';
-import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { cleanupSettings, newSetting, type Setting } from './_bootstrap.ts';
+import type { KmsPeer } from './_kms-peer.ts';
+import { cleanupSettings, newSetting, type Setting, startSealKms } from './_bootstrap.ts';
 
 const SHARE = `share-${randomBytes(16).toString('hex')}`;
 const ROOT = `root-${randomBytes(16).toString('hex')}`;
@@ -25,7 +25,7 @@ describe('vault-bootstrap: the init material goes only to its own Vault', { conc
   let hostile: VaultRef;
 
   before(async () => {
-    peer = await startKmsPeer();
+    peer = await startSealKms();
     setting = await newSetting(peer, 'vault-bound');
     peer.seedKey(`projects/${setting.kms.project}/locations/${setting.kms.location}/keyRings/${setting.kms.keyRing}`, setting.kms.cryptoKey);
     // What a finished init left: one share and the root token, KMS-encrypted, for the run's address.

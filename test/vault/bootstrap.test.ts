@@ -12,8 +12,8 @@ import { kube } from '../../activities/kubernetes/_client.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
 import type { OpenBaoServer } from '../support/openbao-server.ts';
-import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { cleanupSettings, VALUES_PATH, adminKeys, resultWithin, newSetting, secretsInHistory, startBootstrap, type Setting } from './_bootstrap.ts';
+import type { KmsPeer } from './_kms-peer.ts';
+import { cleanupSettings, VALUES_PATH, adminKeys, resultWithin, newSetting, secretsInHistory, startBootstrap, type Setting, startSealKms } from './_bootstrap.ts';
 
 type Output = {
   tls: { action: string; serial: string };
@@ -41,7 +41,7 @@ describe('vault-bootstrap on a fresh OpenBao', { concurrency: false }, () => {
   before(async () => {
     env = await temporalTestEnv();
     await env.startWorker({ registry: NO_DEFINITIONS });
-    peer = await startKmsPeer();
+    peer = await startSealKms();
     setting = await newSetting(peer, 'vault-boot');
     admins.push(...(await adminKeys(3)));
   });

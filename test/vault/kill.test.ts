@@ -5,8 +5,8 @@
 import { after, before, describe, it } from 'node:test';
 import { temporalTestEnv, eventually, type TemporalTestEnv } from '../support/temporal.ts';
 import { spawnWorker, type WorkerProcess } from '../support/spawn-worker.ts';
-import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { KMS_TOKEN_ENV, assertBootstrapped, cleanupSettings, newSetting, resultWithin, startBootstrap, type BootstrapOutput } from './_bootstrap.ts';
+import type { KmsPeer } from './_kms-peer.ts';
+import { assertBootstrapped, cleanupSettings, newSetting, resultWithin, startBootstrap, type BootstrapOutput, startSealKms } from './_bootstrap.ts';
 
 describe('vault-bootstrap: worker SIGKILLed', { concurrency: false }, () => {
   let env: TemporalTestEnv;
@@ -15,7 +15,7 @@ describe('vault-bootstrap: worker SIGKILLed', { concurrency: false }, () => {
 
   before(async () => {
     env = await temporalTestEnv();
-    peer = await startKmsPeer();
+    peer = await startSealKms();
   });
   after(async () => {
     for (const w of workers) await w.kill();
@@ -26,7 +26,8 @@ describe('vault-bootstrap: worker SIGKILLed', { concurrency: false }, () => {
 
   it('after the TLS step, after init and after configure: new workers finish the run, one init', { timeout: 180_000 }, async (t) => {
     const setting = await newSetting(peer, 'vault-kill');
-    const workerEnv = { ...process.env, [KMS_TOKEN_ENV]: process.env[KMS_TOKEN_ENV] };
+    // The seal identity's credential file (GOOGLE_APPLICATION_CREDENTIALS) newSetting chose goes to the workers.
+    const workerEnv = { ...process.env };
     const spawn = async () => {
       const w = await spawnWorker(env.taskQueue, workerEnv, '--no-cache');
       workers.push(w);

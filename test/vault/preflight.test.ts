@@ -15,8 +15,8 @@ import { callActivity, runFailure } from '../activities/_support.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
 import { testNamespace } from '../support/cluster.ts';
-import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { cleanupSettings, newSetting, startBootstrap, useKmsPeer } from './_bootstrap.ts';
+import type { KmsPeer } from './_kms-peer.ts';
+import { cleanupSettings, newSetting, startBootstrap, useKmsPeer, startSealKms, sealAccount } from './_bootstrap.ts';
 
 describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: false }, () => {
   let env: TemporalTestEnv;
@@ -25,7 +25,7 @@ describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: f
   before(async () => {
     env = await temporalTestEnv();
     await env.startWorker({ registry: NO_DEFINITIONS });
-    peer = await startKmsPeer();
+    peer = await startSealKms();
   });
   after(async () => {
     await cleanupSettings();
@@ -34,11 +34,11 @@ describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: f
   });
 
   it('a seal identity without Viewer stops the run at the preflight, having touched nothing', { timeout: 60_000 }, async () => {
-    const setting = await newSetting(peer, 'vault-preflight', 'token-no-viewer');
+    const setting = await newSetting(peer, 'vault-preflight', 'seal-no-viewer');
     // The key ring and key exist (made earlier by Pulumi); the seal identity has Encrypter/Decrypter only.
     const ring = `projects/${setting.kms.project}/locations/${setting.kms.location}/keyRings/${setting.kms.keyRing}`;
     peer.seedKey(ring, setting.kms.cryptoKey);
-    peer.grants.set('token-no-viewer', ['cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
+    peer.grants.set(sealAccount('seal-no-viewer'), ['cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
     const head = await setting.remote.head();
     const seen = peer.server.requests.length;
 
@@ -62,8 +62,8 @@ describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: f
   });
 
   it('a fresh project: nothing to test on yet, the key ring and key are created, then the check on the key passes', async () => {
-    useKmsPeer(peer, 'token-admin');
-    peer.grants.set('token-admin', ['cloudkms.keyRings.get', 'cloudkms.keyRings.create', 'cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeys.create', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
+    await useKmsPeer(peer, 'seal-admin');
+    peer.grants.set(sealAccount('seal-admin'), ['cloudkms.keyRings.get', 'cloudkms.keyRings.create', 'cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeys.create', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
     const key = { project: 'cedille-fresh', location: 'global', keyRing: 'vault', cryptoKey: 'unseal' };
     assert.deepEqual(await callActivity(preflight, { key }), { testedOn: 'none', resource: 'projects/cedille-fresh/locations/global', granted: [] });
     const made = await callActivity(ensureKey, { key });

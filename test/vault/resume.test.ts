@@ -9,8 +9,8 @@ import { loadCatalog, type Catalog } from '../../activities/catalog.ts';
 import type { ActivityDefinition } from '../../activities/define.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
-import { startKmsPeer, type KmsPeer } from './_kms-peer.ts';
-import { assertBootstrapped, cleanupSettings, newSetting, resultWithin, startBootstrap, type BootstrapOutput as Output } from './_bootstrap.ts';
+import type { KmsPeer } from './_kms-peer.ts';
+import { assertBootstrapped, cleanupSettings, newSetting, resultWithin, startBootstrap, type BootstrapOutput as Output, startSealKms } from './_bootstrap.ts';
 
 /** The catalog with every activity of `systems` failing its first attempt after doing its work. */
 function crashingOnce(catalog: Catalog, systems: string[], crashed: string[]): Catalog {
@@ -37,7 +37,7 @@ describe('vault-bootstrap resumes after crashes', { concurrency: false }, () => 
 
   before(async () => {
     env = await temporalTestEnv();
-    peer = await startKmsPeer();
+    peer = await startSealKms();
   });
   after(async () => {
     await cleanupSettings();

@@ -15,6 +15,15 @@ export const LABEL_BACKUP_ITEM = `${LABEL_PREFIX}/backup-item`;
 export const LABEL_BACKUP_OPT_OUT = `${LABEL_PREFIX}/backup`;
 /** Where the agent sees the volume inside the Job's pod. */
 export const AGENT_MOUNT_PATH = '/data';
+/**
+ * Where the agent finds its Google credentials: one projected volume holding the credential file (from a
+ * ConfigMap) and a ServiceAccount token for the Workload Identity provider's audience, which the kubelet
+ * renews before it expires. The credential file's `credential_source.file` must be AGENT_GCP_TOKEN_PATH.
+ */
+export const AGENT_GCP_DIR = '/var/run/secrets/cedille.etsmtl.ca/gcp';
+export const AGENT_GCP_TOKEN_PATH = `${AGENT_GCP_DIR}/token`;
+export const AGENT_GCP_CREDENTIALS_PATH = `${AGENT_GCP_DIR}/credentials.json`;
+export const AGENT_GCP_CONFIGMAP = 'cedille-backup-gcp-credentials';
 
 export interface BackupNames {
   runKey: string;
@@ -87,6 +96,26 @@ export interface AgentJob {
   podAnnotations?: Record<string, string> | undefined;
   activeDeadlineSeconds: number;
   resources?: { requests?: Record<string, string>; limits?: Record<string, string> } | undefined;
+  /** Mounts the credential file of this ConfigMap and a projected token for `audience` (AGENT_GCP_DIR). */
+  gcpCredentials?: { configMap: string; audience: string } | undefined;
+}
+
+/** The ConfigMap holding the agent's credential file (no secret in it: an external_account file names a token file). */
+export function agentCredentialsConfigMap(p: { namespace: string; name: string; content: string; labels: Record<string, string> }): Manifest {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: p.name, namespace: p.namespace, labels: p.labels }, data: { 'credentials.json': p.content } };
+}
+
+function gcpVolume(c: { configMap: string; audience: string }) {
+  return {
+    name: 'gcp-credentials',
+    projected: {
+      defaultMode: 0o444,
+      sources: [
+        { serviceAccountToken: { audience: c.audience, expirationSeconds: 3600, path: 'token' } },
+        { configMap: { name: c.configMap, items: [{ key: 'credentials.json', path: 'credentials.json' }] } },
+      ],
+    },
+  };
 }
 
 /**
@@ -113,13 +142,16 @@ export function agentJob(p: AgentJob): Manifest {
               image: p.image,
               ...(p.command ? { command: p.command } : {}),
               args: p.args,
-              env: Object.entries(p.env ?? {}).map(([name, value]) => ({ name, value })),
-              volumeMounts: [{ name: 'data', mountPath: AGENT_MOUNT_PATH, readOnly: p.readOnly }],
+              env: Object.entries({ ...p.env, ...(p.gcpCredentials ? { GOOGLE_APPLICATION_CREDENTIALS: AGENT_GCP_CREDENTIALS_PATH } : {}) }).map(([name, value]) => ({ name, value })),
+              volumeMounts: [
+                { name: 'data', mountPath: AGENT_MOUNT_PATH, readOnly: p.readOnly },
+                ...(p.gcpCredentials ? [{ name: 'gcp-credentials', mountPath: AGENT_GCP_DIR, readOnly: true }] : []),
+              ],
               resources: p.resources ?? { requests: { cpu: '250m', memory: '128Mi' }, limits: { memory: '256Mi' } },
               terminationMessagePolicy: 'FallbackToLogsOnError',
             },
           ],
-          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: p.claim, readOnly: p.readOnly } }],
+          volumes: [{ name: 'data', persistentVolumeClaim: { claimName: p.claim, readOnly: p.readOnly } }, ...(p.gcpCredentials ? [gcpVolume(p.gcpCredentials)] : [])],
         },
       },
     },

@@ -1,48 +1,44 @@
 // Where the gcpkms activities send the worker's KMS token: only to the worker's configured endpoint
-// (CEDILLE_GCP_KMS_ENDPOINT), with the worker's configured token (CEDILLE_GCP_TOKEN_FILE /
-// CEDILLE_GCP_TOKEN). A run input naming an endpoint (an attacker's server) or an environment
+// (CEDILLE_GCP_KMS_ENDPOINT), with the worker's configured identity (GOOGLE_APPLICATION_CREDENTIALS, here a
+// Workload Identity Federation file through the local STS and IAM credentials peers). A run input naming an endpoint (an attacker's server) or an environment
 // variable (any secret of the worker) is refused, naming the field, and the attacker's server
 // receives nothing: through the built-in vault-bootstrap (refused at start, before any activity) and
 // through a definition that still passes those fields to gcpkms.preflight (refused by the activity).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import ensureKey from '../../activities/gcpkms/ensureKey.ts';
 import preflight from '../../activities/gcpkms/preflight.ts';
 import { loadCatalog } from '../../activities/catalog.ts';
 import { compileSource, formatCompileError } from '../../workflows/compiler/index.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
+import { startGcpIdentity, serviceAccountEmail, type GcpIdentity } from '../support/gcp-identity.ts';
 import { startKmsPeer, type KmsPeer } from '../vault/_kms-peer.ts';
 import { startBootstrap, vaultBootstrapDefinition } from '../vault/_bootstrap.ts';
 import { callActivity, json, localServer, runFailure, type LocalServer } from './_support.ts';
 
 const WORKER_SECRET = `worker-secret-${randomBytes(12).toString('hex')}`;
-const KMS_TOKEN = `kms-token-${randomBytes(12).toString('hex')}`;
+const WORKER_SA = serviceAccountEmail('cedille-worker');
 const key = { project: 'cedille-test', location: 'global', keyRing: 'vault', cryptoKey: 'unseal' };
 const saved = { ...process.env };
 
 let env: TemporalTestEnv;
 let attacker: LocalServer;
 let peer: KmsPeer;
-let dir: string;
+let identity: GcpIdentity;
 
 before(async () => {
   // Answers like a KMS with every permission, so a leaked call would go on unnoticed but for this check.
   attacker = await localServer((_req, res) => json(res, 200, { permissions: ['cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt', 'cloudkms.cryptoKeys.get'] }));
-  peer = await startKmsPeer();
-  peer.grants.set(KMS_TOKEN, ['cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
+  identity = await startGcpIdentity();
+  peer = await startKmsPeer((token) => identity.ownerOf(token));
+  peer.grants.set(WORKER_SA, ['cloudkms.cryptoKeys.get', 'cloudkms.cryptoKeyVersions.useToEncrypt', 'cloudkms.cryptoKeyVersions.useToDecrypt']);
   peer.seedKey(`projects/${key.project}/locations/${key.location}/keyRings/${key.keyRing}`, key.cryptoKey);
-  dir = mkdtempSync(join(tmpdir(), 'cedille-kms-'));
-  writeFileSync(join(dir, 'token'), `${KMS_TOKEN}\n`);
   // The worker runs in this process: its configuration is this environment.
   process.env.CEDILLE_TEST_WORKER_SECRET = WORKER_SECRET;
   process.env.CEDILLE_GCP_KMS_ENDPOINT = peer.endpoint;
-  process.env.CEDILLE_GCP_TOKEN_FILE = join(dir, 'token');
-  delete process.env.CEDILLE_GCP_TOKEN;
+  await identity.use(WORKER_SA);
   const compiled = compileSource(PASS_THROUGH, { catalog: await loadCatalog() });
   if (!compiled.ok) throw new Error(compiled.errors.map(formatCompileError).join('\n'));
   passThrough = compiled.definition;
@@ -53,13 +49,12 @@ before(async () => {
 });
 
 after(async () => {
-  for (const k of ['CEDILLE_TEST_WORKER_SECRET', 'CEDILLE_GCP_KMS_ENDPOINT', 'CEDILLE_GCP_TOKEN_FILE', 'CEDILLE_GCP_TOKEN']) {
+  for (const k of ['CEDILLE_TEST_WORKER_SECRET', 'CEDILLE_GCP_KMS_ENDPOINT', 'GOOGLE_APPLICATION_CREDENTIALS']) {
     if (saved[k] === undefined) delete process.env[k];
     else process.env[k] = saved[k];
   }
   await env?.close();
-  await Promise.all([attacker?.close(), peer?.close()]);
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await Promise.all([attacker?.close(), peer?.close(), identity?.close()]);
 });
 
 const hostile = () => ({ ...key, endpoint: attacker.url(''), tokenEnv: 'CEDILLE_TEST_WORKER_SECRET' });
@@ -99,7 +94,7 @@ describe('gcpkms: the KMS endpoint and token come from the worker only', { concu
     const { types, text } = await runFailure(handle);
     assert.ok(types.includes('InvalidActivityInput'), types.join(', '));
     assert.match(text, /key: endpoint: the KMS endpoint is worker configuration \(CEDILLE_GCP_KMS_ENDPOINT\), not an input/);
-    assert.match(text, /tokenEnv: the KMS token is worker configuration/);
+    assert.match(text, /tokenEnv: the KMS credentials are worker configuration \(GOOGLE_APPLICATION_CREDENTIALS\)/);
     assert.deepEqual(attacker.requests, []);
   });
 
@@ -114,14 +109,14 @@ describe('gcpkms: the KMS endpoint and token come from the worker only', { concu
     assert.deepEqual(attacker.requests, []);
   });
 
-  it('calls go to CEDILLE_GCP_KMS_ENDPOINT with the token of CEDILLE_GCP_TOKEN_FILE', async () => {
+  it('calls go to CEDILLE_GCP_KMS_ENDPOINT with the token of the worker\'s credential file', async () => {
     const seen = peer.server.requests.length;
     const out = (await callActivity(preflight, { key })) as { testedOn: string; granted: string[] };
     assert.equal(out.testedOn, 'cryptoKey');
     assert.equal(out.granted.length, 3);
     const calls = peer.server.requests.slice(seen);
     assert.equal(calls.length, 1);
-    assert.equal(calls[0]!.headers.authorization, `Bearer ${KMS_TOKEN}`);
+    assert.equal(identity.ownerOf(/^Bearer (.+)$/.exec(calls[0]!.headers.authorization ?? '')?.[1] ?? ''), WORKER_SA);
     assert.deepEqual(attacker.requests, []);
   });
 });
