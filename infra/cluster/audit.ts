@@ -15,6 +15,7 @@ interface AuditEvent {
   user?: { username?: string };
   objectRef?: { resource?: string; subresource?: string; apiGroup?: string; name?: string };
   requestObject?: { roleRef?: { kind?: string; name?: string } };
+  responseStatus?: { code?: number };
 }
 
 /** The audit policy rules that record `users`: bodies only of RBAC bindings (their roleRef), metadata of the rest. */
@@ -28,7 +29,8 @@ export function auditPolicyRules(users: string[]): object[] {
 
 /**
  * The permissions `user`'s requests used, sorted: every resource request (refused ones included: they
- * were asked for), plus `bind rbac.authorization.k8s.io/clusterroles/<name>` (or `roles/<name>`) for
+ * were asked for), `create` as well for a server-side apply (a patch) that created its object (201: the
+ * API server authorizes it as a create too), plus `bind rbac.authorization.k8s.io/clusterroles/<name>` (or `roles/<name>`) for
  * each role a binding it wrote referred to. Non-resource requests (discovery) are left out: every
  * authenticated user may make them (system:discovery).
  */
@@ -40,7 +42,9 @@ export function permissionsUsed(auditLog: string, user: string): Permission[] {
     if (event.user?.username !== user || !event.objectRef?.resource) continue;
     if (event.stage && event.stage !== 'ResponseComplete' && event.stage !== 'Panic') continue;
     const { resource, subresource, apiGroup = '' } = event.objectRef;
-    used.add(permission(event.verb, apiGroup, subresource ? `${resource}/${subresource}` : resource));
+    const target = subresource ? `${resource}/${subresource}` : resource;
+    used.add(permission(event.verb, apiGroup, target));
+    if (event.verb === 'patch' && event.responseStatus?.code === 201) used.add(permission('create', apiGroup, target));
     const roleRef = event.requestObject?.roleRef;
     if (roleRef?.name && (resource === 'rolebindings' || resource === 'clusterrolebindings')) {
       used.add(permission('bind', 'rbac.authorization.k8s.io', `${roleRef.kind === 'Role' ? 'roles' : 'clusterroles'}/${roleRef.name}`));
