@@ -13,6 +13,12 @@
 // CEDILLE_TEST_TEMPORAL_SERVER_ADDRESS (+ _NAMESPACE). CEDILLE_TEST_POSTGRES_URL, a superuser URL of a
 // PostgreSQL (that server's, or one started alone), serves tests that want databases of their own
 // (needsPostgres, or every API database with CEDILLE_TEST_DATABASE=postgres).
+// CEDILLE_TEST_KUBE_USER selects who the activities are in the local cluster: `admin` (default), the
+// admin kubeconfig; `worker`, the worker's ServiceAccount of infra/k8s bound to the shipped roles
+// (infra/cluster/worker-identity.ts): KUBECONFIG then holds its token and CEDILLE_TEST_KUBECONFIG stays
+// the admin's (test setup). The API server audits that ServiceAccount; at the end the run prints the
+// permissions it used and, with CEDILLE_TEST_RBAC_USAGE_OUT=<file>, writes them there (infra/cluster/audit.ts).
+// `worker-unrestricted` also binds it to cluster-admin: what the activities ask for when nothing is refused.
 // Arguments narrow the run: `npm test -- test/compiler` or a file list.
 // Every payload of the run is encrypted (codec/), as deployments do: a fresh key in the scratch dir as
 // CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/); tests that read raw
@@ -20,7 +26,9 @@
 // in clear (e.g. to read histories with a plain `temporal workflow show`).
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { KubeClient } from '../activities/kubernetes/_client.ts';
 import { tmpdir, cpus } from 'node:os';
 import { join, relative } from 'node:path';
 import { startDevServer } from '../infra/tools/temporal-dev-server.ts';
@@ -34,6 +42,8 @@ import { startFakeGcs, type FakeGcs } from '../infra/tools/fake-gcs-server.ts';
 import { startOpenBaoDev, type OpenBaoDev } from '../infra/tools/openbao.ts';
 import { ensureKeyFile } from '../codec/index.ts';
 import { ensureTemporalServer, startTemporalOnPostgres } from '../infra/tools/temporal-server.ts';
+import { installWorkerIdentity, workerUser, type WorkerIdentity } from '../infra/cluster/worker-identity.ts';
+import { permissionsUsed } from '../infra/cluster/audit.ts';
 
 function testFiles(paths: string[]): string[] {
   const out: string[] = [];
@@ -48,6 +58,8 @@ function testFiles(paths: string[]): string[] {
 const files = testFiles(process.argv.slice(2));
 const temporalKind = process.env.CEDILLE_TEST_TEMPORAL || 'dev';
 if (temporalKind !== 'dev' && temporalKind !== 'server') throw new Error(`CEDILLE_TEST_TEMPORAL=${temporalKind}: expected dev or server`);
+const kubeUser = process.env.CEDILLE_TEST_KUBE_USER || 'admin';
+if (!['admin', 'worker', 'worker-unrestricted'].includes(kubeUser)) throw new Error(`CEDILLE_TEST_KUBE_USER=${kubeUser}: expected admin, worker or worker-unrestricted`);
 const wantsRealTemporal = temporalKind === 'server' || files.some(needsTemporalServer);
 // Only browser tests need Chromium; install it (as root) before any server starts.
 const chromium = files.some((f) => f.endsWith('approval-page.test.ts')) ? await ensureChromium() : undefined;
@@ -56,11 +68,12 @@ const clusterTools = files.some(needsCluster) ? await ensureClusterTools() : und
 // The same for the real Temporal server (~4 min the first time, seconds after).
 if (wantsRealTemporal) await ensureTemporalServer();
 const scratch = mkdtempSync(join(tmpdir(), 'cedille-test-'));
+const auditedUser = clusterTools && kubeUser !== 'admin' ? await workerUser(clusterTools.kubectl) : undefined;
 
 const starts = await Promise.allSettled([
   temporalKind === 'dev' ? startDevServer() : undefined,
   wantsRealTemporal ? startTemporalOnPostgres({ dir: mkdtempSync(join(scratch, 'temporal-server-')) }) : undefined,
-  clusterTools ? startLocalCluster({ tools: clusterTools }) : undefined,
+  clusterTools ? startLocalCluster({ tools: clusterTools, ...(auditedUser ? { auditUsers: [auditedUser] } : {}) }) : undefined,
   files.some(needsGcs) ? startFakeGcs({ dataDir: mkdtempSync(join(scratch, 'gcs-')) }) : undefined,
   files.some(needsVaultDev) ? startOpenBaoDev() : undefined,
   // The real server's PostgreSQL serves these files when it runs.
@@ -87,7 +100,12 @@ process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
 process.on('SIGTERM', () => void cleanup().then(() => process.exit(143)));
 
 let code = 1;
+let worker: WorkerIdentity | undefined;
 try {
+  if (cluster && kubeUser !== 'admin') {
+    worker = await installWorkerIdentity({ kubectl: clusterTools!.kubectl, adminKubeconfig: cluster.kubeconfigPath, dir: scratch });
+    if (kubeUser === 'worker-unrestricted') await unrestricted(cluster.kubeconfigPath, worker.user);
+  }
   const bundlePath = join(scratch, 'workflow-bundle.js');
   const codecKeys = /^(0|false|no|off)$/i.test(process.env.CEDILLE_TEST_CODEC ?? '') ? undefined : join(scratch, 'codec-keys');
   if (codecKeys) ensureKeyFile(codecKeys);
@@ -95,7 +113,7 @@ try {
   const k8s = [
     real && real.server !== server ? `; temporal server ${real.server.address}` : '',
     postgres ? `; postgresql ${postgres.host}:${postgres.port}` : '',
-    cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${cluster.kubeconfigPath})` : '',
+    cluster ? `; kubernetes ${cluster.server} (KUBECONFIG=${worker?.kubeconfigPath ?? cluster.kubeconfigPath}${worker ? `, as ${worker.user}` : ''})` : '',
     gcs ? `; gcs ${gcs.url}` : '',
     vault ? `; openbao ${vault.address}` : '',
     codecKeys ? '; payloads encrypted' : '',
@@ -121,7 +139,7 @@ try {
           CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET || randomBytes(32).toString('base64url'),
           ...(codecKeys ? { CEDILLE_CODEC_KEYS: codecKeys } : {}),
           ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
-          ...(cluster ? { KUBECONFIG: cluster.kubeconfigPath, CEDILLE_TEST_KUBECONFIG: cluster.kubeconfigPath } : {}),
+          ...(cluster ? { KUBECONFIG: worker?.kubeconfigPath ?? cluster.kubeconfigPath, CEDILLE_TEST_KUBECONFIG: cluster.kubeconfigPath, CEDILLE_TEST_KUBE_USER: kubeUser } : {}),
           ...(gcs ? { CEDILLE_TEST_GCS_URL: gcs.url } : {}),
           ...(vault ? { CEDILLE_TEST_VAULT_ADDR: vault.address, CEDILLE_TEST_VAULT_TOKEN: vault.rootToken } : {}),
         },
@@ -129,7 +147,28 @@ try {
     );
     child.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0)));
   });
+  if (worker && cluster?.auditLogPath) reportPermissions(permissionsUsed(readFileSync(cluster.auditLogPath, 'utf8'), worker.user));
 } finally {
   await cleanup();
 }
 process.exit(code);
+
+/** Binds the worker's ServiceAccount to cluster-admin as well (`worker-unrestricted`). */
+async function unrestricted(adminKubeconfig: string, user: string): Promise<void> {
+  const [, , namespace, name] = user.split(':');
+  const kc = new KubeConfig();
+  kc.loadFromFile(adminKubeconfig);
+  await new KubeClient(kc).apply({
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'cedille-test-worker-unrestricted' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'ServiceAccount', name: name!, namespace: namespace! }],
+  });
+}
+
+function reportPermissions(used: string[]): void {
+  process.stderr.write(`[test] the worker's ServiceAccount used ${used.length} permissions:\n${used.map((p) => `  ${p}`).join('\n')}\n`);
+  const out = process.env.CEDILLE_TEST_RBAC_USAGE_OUT;
+  if (out) writeFileSync(out, JSON.stringify(used, null, 2) + '\n');
+}

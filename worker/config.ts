@@ -39,3 +39,15 @@ export function workspaceEgressExcept(env: NodeJS.ProcessEnv = process.env): str
   }
   return [...new Set(cidrs)];
 }
+
+/**
+ * CEDILLE_WORKER_HEALTH_PORT (and CEDILLE_WORKER_HEALTH_HOST, default 0.0.0.0): where the worker
+ * serves /healthz, /readyz and /metrics (worker/health-server.ts); unset: nowhere. 0 picks a free port.
+ */
+export function workerHealthListen(env = process.env): { host: string; port: number } | undefined {
+  const raw = env.CEDILLE_WORKER_HEALTH_PORT?.trim();
+  if (!raw) return undefined;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65535) throw new Error(`CEDILLE_WORKER_HEALTH_PORT=${raw} is not a TCP port`);
+  return { host: env.CEDILLE_WORKER_HEALTH_HOST?.trim() || '0.0.0.0', port };
+}

@@ -1,9 +1,11 @@
 // Runs the worker alone, against TEMPORAL_ADDRESS (the deployment entry point; `npm start` embeds it),
 // over TLS/mTLS and with a bearer token when TEMPORAL_TLS_* / TEMPORAL_API_KEY_FILE say so.
 import { Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { NativeConnection, Runtime } from '@temporalio/worker';
 import { describeTemporalConnection, temporalConnectionFromEnv } from '../infra/temporal-connection.ts';
-import { workspaceEgressExcept } from './config.ts';
+import { workerHealthListen, workspaceEgressExcept } from './config.ts';
+import { startHealthServer } from './health-server.ts';
+import { freePort } from '../infra/tools/temporal-dev-server.ts';
 import { createWorker } from './worker.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { loadNotifyConfig } from '../activities/notify/config.ts';
@@ -14,6 +16,12 @@ const temporal = temporalConnectionFromEnv();
 const namespace = process.env.TEMPORAL_NAMESPACE ?? 'default';
 workspaceEgressExcept(); // a malformed CEDILLE_WORKSPACE_EGRESS_EXCEPT stops the worker here, not at the first workspace
 loadNotifyConfig(); // so does an invalid CEDILLE_NOTIFY_CONFIG or a link secret under 32 bytes, not the first notify.send
+
+// With a health port, the Temporal runtime exports its metrics on loopback for /metrics to relay
+// (installed before any connection: the runtime is created once per process).
+const health = workerHealthListen();
+const runtimeMetricsAddress = health ? `127.0.0.1:${await freePort()}` : undefined;
+if (runtimeMetricsAddress) Runtime.install({ telemetryOptions: { metrics: { prometheus: { bindAddress: runtimeMetricsAddress } } } });
 
 const client = await Connection.connect(temporal);
 try {
@@ -31,10 +39,13 @@ const connection = await NativeConnection.connect(temporal);
 // A workflow bundle built ahead (CEDILLE_WORKFLOW_BUNDLE) spares each worker bundling at start.
 const prebuilt = process.env.CEDILLE_WORKFLOW_BUNDLE;
 const worker = await createWorker({ connection, namespace, catalog, registry: definitions.registry, ...(prebuilt ? { workflowBundle: { codePath: prebuilt } } : {}) });
-console.log(`worker polling ${worker.options.taskQueue} on ${describeTemporalConnection(temporal)} (${namespace}); definitions: ${definitions.source}`);
+const running = worker.run();
+const server = health ? await startHealthServer({ worker, connection, ...health, ...(runtimeMetricsAddress ? { runtimeMetricsAddress } : {}) }) : undefined;
+console.log(`worker polling ${worker.options.taskQueue} on ${describeTemporalConnection(temporal)} (${namespace}); definitions: ${definitions.source}${server ? `; health and metrics on ${server.url}` : ''}`);
 try {
-  await worker.run();
+  await running;
 } finally {
+  await server?.close();
   await connection.close();
   await definitions.close();
 }

@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 import { ensureClusterTools, type ClusterTools } from '../tools/kubernetes/index.ts';
 import { freePort, portOrFree } from '../tools/temporal-dev-server.ts';
 import { ensurePki, type Pki } from './pki.ts';
+import { auditPolicyRules } from './audit.ts';
 
 export interface LocalClusterOptions {
   /** Keep PKI, etcd data, kubeconfig and logs here (survives restarts); default: a temp dir removed by stop(). */
@@ -29,6 +30,11 @@ export interface LocalClusterOptions {
   env?: NodeJS.ProcessEnv;
   /** Called with progress lines (default: silent). */
   log?: (msg: string) => void;
+  /**
+   * Users whose requests the API server records in its audit log (`auditLogPath`): verb, resource,
+   * namespace, name, answer, and the bodies of RBAC bindings only (./audit.ts). Default: no audit log.
+   */
+  auditUsers?: string[];
 }
 
 export interface LocalCluster {
@@ -40,6 +46,8 @@ export interface LocalCluster {
   dir: string;
   /** Names of the fake nodes. */
   nodes: string[];
+  /** The audit log (JSON lines) when `auditUsers` was given. */
+  auditLogPath?: string;
   /** Tails of the component logs, for error messages. */
   logs(): string;
   /** Kills the kube-apiserver (SIGKILL, like a crash; etcd and the rest keep running): outage tests. */
@@ -255,6 +263,7 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
       `--service-account-key-file=${pki.saPub}`,
       `--service-account-signing-key-file=${pki.saKey}`,
       '--profiling=false',
+      ...auditArgs(opts.auditUsers, dir),
     ];
     const startApiServer = async () => {
       launch('kube-apiserver', tools['kube-apiserver'], apiServerArgs);
@@ -338,11 +347,28 @@ export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise
     }
     // kube-controller-manager creates each namespace's `default` ServiceAccount; wait for the first one.
     await waitFor('the default ServiceAccount', async () => (await adminRequest(pki, server, 'GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200);
-    return { kubeconfigPath, server, dir, nodes, logs, stopApiServer, startApiServer, stop };
+    const auditLogPath = opts.auditUsers ? auditLogOf(dir) : undefined;
+    return { kubeconfigPath, server, dir, nodes, logs, stopApiServer, startApiServer, stop, ...(auditLogPath ? { auditLogPath } : {}) };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+const auditLogOf = (dir: string) => join(dir, 'logs', 'audit.log');
+
+/** kube-apiserver flags of an audit log of `users`' requests (written before each answer: complete when a test ends). */
+function auditArgs(users: string[] | undefined, dir: string): string[] {
+  if (!users) return [];
+  const policyFile = join(dir, 'audit-policy.yaml');
+  const policy = {
+    apiVersion: 'audit.k8s.io/v1',
+    kind: 'Policy',
+    omitStages: ['RequestReceived'],
+    rules: auditPolicyRules(users),
+  };
+  writeFileSync(policyFile, stringify(policy));
+  return [`--audit-policy-file=${policyFile}`, `--audit-log-path=${auditLogOf(dir)}`, '--audit-log-format=json', '--audit-log-mode=blocking', '--audit-log-maxsize=0'];
 }
 
 /** GET https://127.0.0.1:<port>/healthz of a component serving a self-signed certificate. */

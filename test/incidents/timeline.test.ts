@@ -7,9 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { kubeClients, testNamespace, eventually } from '../support/cluster.ts';
+import { kubeClients, testNamespace, eventually, adminKube } from '../support/cluster.ts';
 import { callActivity } from '../activities/_support.ts';
-import { kube } from '../../activities/kubernetes/_client.ts';
 import { SEARCH_ATTRIBUTE_KEYS } from '../../workflows/search-attributes.ts';
 import collectTimeline from '../../activities/incidents/collectTimeline.ts';
 import { dataConverterFromEnv } from '../../codec/index.ts';
@@ -36,11 +35,11 @@ async function ensureArgoCrd(): Promise<void> {
     await k.objects.read({ apiVersion: ARGO_CRD.apiVersion, kind: ARGO_CRD.kind, metadata: { name: ARGO_CRD.metadata.name } });
   } catch {
     // Raw JSON (client-node's typed serializer would drop x-kubernetes-preserve-unknown-fields).
-    await kube().apply(ARGO_CRD as never);
+    await adminKube().apply(ARGO_CRD as never);
   }
   await eventually('the Application kind to be served', async () => {
     try {
-      await kube().list('argoproj.io/v1alpha1', 'Application', { namespace: 'default', limit: 1 });
+      await adminKube().list('argoproj.io/v1alpha1', 'Application', { namespace: 'default', limit: 1 });
       return true;
     } catch {
       return undefined;
@@ -107,7 +106,7 @@ describe('incidents.collectTimeline', () => {
       metadata: { name: 'radio-prod', namespace: ns },
       spec: { project: 'default', destination: { namespace: ns, server: 'https://kubernetes.default.svc' }, source: { repoURL: 'https://example.invalid/apps.git', path: 'apps/radio/prod' } },
     };
-    await kube().apply(app as never);
+    await adminKube().apply(app as never);
     const status = {
       history: [
         { id: 1, revision: '0123456789abcdef0123', deployedAt: minutesAgo(600), deployStartedAt: minutesAgo(601) },
@@ -115,10 +114,10 @@ describe('incidents.collectTimeline', () => {
       ],
     };
     // Written as ArgoCD's controller would: through the status subresource when the CRD has one.
-    await kube()
+    await adminKube()
       .mergePatch({ apiVersion: app.apiVersion, kind: app.kind, name: app.metadata.name, namespace: ns }, { status }, { subresource: 'status' })
-      .catch(() => kube().mergePatch({ apiVersion: app.apiVersion, kind: app.kind, name: app.metadata.name, namespace: ns }, { status }));
-    const stored = await kube().list('argoproj.io/v1alpha1', 'Application', { namespace: ns });
+      .catch(() => adminKube().mergePatch({ apiVersion: app.apiVersion, kind: app.kind, name: app.metadata.name, namespace: ns }, { status }));
+    const stored = await adminKube().list('argoproj.io/v1alpha1', 'Application', { namespace: ns });
     assert.equal((stored.items[0]?.status as { history?: unknown[] } | undefined)?.history?.length, 2, JSON.stringify(stored.items));
 
     // Platform runs in the window, on the real Temporal server (no worker: they stay running, then are terminated).

@@ -17,6 +17,8 @@ import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
 import { workspaceEgressExcept } from '../../worker/config.ts';
 import { loadGitOpsConfig } from '../../activities/gitops/_config.ts';
 import { AGENT_GCP_TOKEN_PATH } from '../../activities/kubernetes/builders/backup.ts';
+import { NotifyConfig } from '../../activities/notify/config.ts';
+import { IncidentsConfigFile } from '../../api/incidents/config.ts';
 
 // CommonJS: under ESM its namespace is the default export.
 const { IndexedValueType } = proto.temporal.api.enums.v1;
@@ -58,7 +60,7 @@ const WORKER_SETTINGS = [
   'CEDILLE_HTTP_ALLOW',
 ];
 /** The worker's credential files: from Secrets in the manifests; compose leaves them to the operator (its header says how). */
-const WORKER_CREDENTIAL_FILES = ['CEDILLE_MOODLE_TOKEN_FILE', 'VAULT_TOKEN_FILE', 'GOOGLE_APPLICATION_CREDENTIALS', 'CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS'];
+const WORKER_CREDENTIAL_FILES = ['CEDILLE_MOODLE_TOKEN_FILE', 'VAULT_TOKEN_FILE', 'GOOGLE_APPLICATION_CREDENTIALS', 'CEDILLE_BACKUP_AGENT_GCP_CREDENTIALS', 'CEDILLE_GIT_TOKEN_FILE', 'CEDILLE_GITHUB_TOKEN_FILE'];
 /** Set on purpose to an empty value: no built-in definition calls core.http, so it calls nothing until an admin lists hosts. */
 const EMPTY_ON_PURPOSE = ['CEDILLE_HTTP_ALLOW'];
 /** Left unset on purpose (the agent's pods reach Vault and GCS at the worker's own addresses); the manifests say so. */
@@ -171,6 +173,23 @@ describe('docker-compose.yml', () => {
     assert.match(read('docker-compose.yml'), /credentials \(Moodle, Vault, GCP tokens\) are not wired here/);
   });
 
+  it("wires the Temporal UI's codec endpoint to the API, which admits the UI's origin", () => {
+    const ui = services['temporal-ui']!;
+    const api = services.api!;
+    const endpoint = new URL(ui.environment!.TEMPORAL_CODEC_ENDPOINT!);
+    // The browser calls it: the API's published address, and the path of the codec routes (api/routes/codec.ts under /v1).
+    assert.ok(api.ports!.includes(`${endpoint.hostname}:${endpoint.port}:${api.environment!.API_PORT}`), `${endpoint} is the API's published port`);
+    assert.equal(endpoint.pathname, '/v1/codec');
+    assert.match(read('api/app.ts'), /register\(codecRoutes, \{ prefix: '\/v1'/);
+    assert.match(read('api/routes/codec.ts'), /`\/codec\/\$\{direction\}`/);
+    // Without a login in the UI, the codec session cookie authenticates: sent cross-origin, same host name.
+    assert.equal(ui.environment!.TEMPORAL_CODEC_INCLUDE_CREDENTIALS, 'true');
+    const [host, port] = ui.ports![0]!.split(':');
+    const origin = `http://${host}:${port}`;
+    assert.deepEqual(api.environment!.CEDILLE_CODEC_CORS_ORIGINS!.split(','), [origin]);
+    assert.equal(endpoint.hostname, host, 'the UI and the API under the same host name (the cookie is same-site)');
+  });
+
   it('gives the API (on 0.0.0.0, so without dev tokens) its bearer tokens from the cedille-api-tokens secret file', () => {
     const secrets = (parse(read('docker-compose.yml')) as { secrets?: Record<string, { file?: string }> }).secrets ?? {};
     assert.ok(secrets['cedille-api-tokens']?.file, 'a top-level cedille-api-tokens secret read from a file');
@@ -217,6 +236,30 @@ describe('infra/k8s (Kustomize)', () => {
     assert.equal(api.livenessProbe.httpGet.path, '/healthz');
     assert.equal(api.readinessProbe.httpGet.path, '/readyz');
     assert.equal(String(api.ports[0].containerPort), config.literals!.find((l) => l.startsWith('API_PORT='))!.split('=')[1]);
+  });
+
+  it('probes the worker on its health port, and gives every container requests and a memory limit', () => {
+    const worker = byKind('Deployment').find((d) => d.metadata.name === 'worker').spec.template.spec.containers[0];
+    const port = worker.ports.find((p: { name: string }) => p.name === 'health');
+    assert.equal(String(port.containerPort), worker.env.find((e: { name: string }) => e.name === 'CEDILLE_WORKER_HEALTH_PORT').value);
+    assert.deepEqual([worker.livenessProbe.httpGet, worker.readinessProbe.httpGet, worker.startupProbe.httpGet], [
+      { path: '/healthz', port: 'health' },
+      { path: '/readyz', port: 'health' },
+      { path: '/healthz', port: 'health' },
+    ]);
+    assert.match(read('worker/health-server.ts'), /path === '\/healthz'[\s\S]*path === '\/readyz'[\s\S]*path === '\/metrics'/);
+    for (const d of byKind('Deployment')) {
+      for (const c of d.spec.template.spec.containers) {
+        assert.ok(c.resources?.requests?.cpu && c.resources.requests.memory && c.resources.limits?.memory, `${d.metadata.name}/${c.name}: requests and a memory limit`);
+      }
+    }
+  });
+
+  it('gives the API and the worker the database URL from the cedille-database Secret', () => {
+    for (const name of ['api', 'worker']) {
+      const env = byKind('Deployment').find((d) => d.metadata.name === name).spec.template.spec.containers[0].env;
+      assert.deepEqual(env.find((e: { name: string }) => e.name === 'DATABASE_URL').valueFrom, { secretKeyRef: { name: 'cedille-database', key: 'url' } }, name);
+    }
   });
 
   it('mounts the same codec Secret into the worker and the API, CEDILLE_CODEC_KEYS pointing at its file', () => {
@@ -375,6 +418,20 @@ function admits(policy: NetworkPolicy, policyNamespace: string, from: Pod, port:
         )),
   );
 }
+
+describe('docs/DEPLOY.md', () => {
+  const text = read('docs/DEPLOY.md');
+  const example = (file: string, lang: string) => {
+    const m = new RegExp(`For example \`${file.replace('.', '\\.')}\`:\\s*\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``).exec(text);
+    assert.ok(m, `DEPLOY.md has an example ${file}`);
+    return m[1]!;
+  };
+
+  it('shows configuration files the code accepts', () => {
+    assert.doesNotThrow(() => NotifyConfig.parse(JSON.parse(example('notify.json', 'json'))));
+    assert.doesNotThrow(() => IncidentsConfigFile.parse(parse(example('incidents.yaml', 'yaml'))));
+  });
+});
 
 describe('infra/k8s NetworkPolicies', () => {
   const kustomizationOf = (dir: string) => parse(read(join(dir, 'kustomization.yaml'))) as { namespace: string; resources: string[]; configMapGenerator?: { name: string; literals?: string[] }[] };

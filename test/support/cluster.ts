@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { after } from 'node:test';
 import { eventually as pollUntil } from './temporal.ts';
 import { AppsV1Api, CoreV1Api, KubeConfig, KubernetesObjectApi, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { KubeClient } from '../../activities/kubernetes/_client.ts';
 
 export function testKubeconfigPath(env = process.env): string {
   const path = env.CEDILLE_TEST_KUBECONFIG || env.KUBECONFIG;
@@ -30,6 +31,18 @@ export function kubeClients(kubeconfigPath = testKubeconfigPath()): KubeClients 
     rbac: kc.makeApiClient(RbacAuthorizationV1Api),
     objects: KubernetesObjectApi.makeApiClient(kc),
   };
+}
+
+let admin: KubeClient | undefined;
+
+/**
+ * The activities' client class on the test's admin kubeconfig: for what a test sets up, checks or
+ * cleans up itself. The activities' own client (`kube()`) reads KUBECONFIG, which a run with
+ * CEDILLE_TEST_KUBE_USER=worker points at the worker's ServiceAccount: tests never use it for their own requests.
+ */
+export function adminKube(): KubeClient {
+  admin ??= new KubeClient(kubeClients().kc);
+  return admin;
 }
 
 /**

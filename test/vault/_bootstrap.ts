@@ -8,12 +8,11 @@ import assert from 'node:assert/strict';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import * as openpgp from 'openpgp';
 import { loadCatalog } from '../../activities/catalog.ts';
-import { kube } from '../../activities/kubernetes/_client.ts';
 import { freePort } from '../../infra/tools/temporal-dev-server.ts';
 import { compileFile, formatCompileError } from '../../workflows/compiler/index.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { ticketed } from '../support/temporal.ts';
-import { kubeClients } from '../support/cluster.ts';
+import { kubeClients, adminKube } from '../support/cluster.ts';
 import { scratchDir, seedRemote, type TestRemote } from '../support/git.ts';
 import { scanExecution } from '../support/history-scan.ts';
 import { startGcpIdentity, serviceAccountEmail, type GcpIdentity } from '../support/gcp-identity.ts';
@@ -100,7 +99,7 @@ export async function newSetting(peer: KmsPeer, name: string, seal = `seal-${nam
   const deployments: SimulatedVaultDeployment[] = [];
   cleanups.push(async () => {
     for (const d of deployments) await d.stop();
-    await kube().delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: `${namespace}-vault-auth-delegator` }).catch(() => undefined);
+    await adminKube().delete({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', name: `${namespace}-vault-auth-delegator` }).catch(() => undefined);
     await clients.core.deleteNamespace({ name: namespace }).catch(() => undefined);
   });
   const remote = await seedRemote({ files: { 'README.md': '# platform\n' } });

@@ -2,9 +2,9 @@
 // controller or kubelet to run the chart. Once the workflow has committed the values to the GitOps
 // remote and stored the TLS Secret, it starts a real non-dev OpenBao (test/support/openbao-server.ts)
 // on the address the run was given, serving that certificate: what the chart would mount.
-import { kube } from '../../activities/kubernetes/_client.ts';
 import type { TestRemote } from '../support/git.ts';
 import { startOpenBaoServer, type OpenBaoServer } from '../support/openbao-server.ts';
+import { adminKube } from '../support/cluster.ts';
 
 export interface SimulatedVaultDeployment {
   /** Resolves once OpenBao serves. */
@@ -22,7 +22,7 @@ export function simulatedVaultDeployment(opts: { namespace: string; tlsSecret: s
     for (;;) {
       if (stopped) throw new Error('simulated deployment stopped before OpenBao started');
       const values = await opts.remote.readFile(opts.valuesPath);
-      const secret = values ? await kube().get({ apiVersion: 'v1', kind: 'Secret', namespace: opts.namespace, name: opts.tlsSecret }).catch(() => undefined) : undefined;
+      const secret = values ? await adminKube().get({ apiVersion: 'v1', kind: 'Secret', namespace: opts.namespace, name: opts.tlsSecret }).catch(() => undefined) : undefined;
       const data = secret?.data as Record<string, string> | undefined;
       if (data?.['tls.crt'] && data['tls.key'] && data['ca.crt']) {
         const pem = (k: string) => Buffer.from(data[k]!, 'base64').toString('utf8');

@@ -8,12 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import * as openpgp from 'openpgp';
 import { parse } from 'yaml';
-import { kube } from '../../activities/kubernetes/_client.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
 import type { OpenBaoServer } from '../support/openbao-server.ts';
 import type { KmsPeer } from './_kms-peer.ts';
 import { cleanupSettings, VALUES_PATH, adminKeys, resultWithin, newSetting, secretsInHistory, startBootstrap, type Setting, startSealKms } from './_bootstrap.ts';
+import { adminKube } from '../support/cluster.ts';
 
 type Output = {
   tls: { action: string; serial: string };
@@ -26,7 +26,7 @@ type Output = {
   sealed: boolean;
 };
 
-const secretOf = async (namespace: string, name: string) => kube().get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
+const secretOf = async (namespace: string, name: string) => adminKube().get({ apiVersion: 'v1', kind: 'Secret', namespace, name });
 const decoded = (s: Record<string, unknown>, key: string) => Buffer.from((s.data as Record<string, string>)[key]!, 'base64').toString('utf8');
 
 describe('vault-bootstrap on a fresh OpenBao', { concurrency: false }, () => {

@@ -6,7 +6,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parse } from 'yaml';
-import { kube } from '../../activities/kubernetes/_client.ts';
 import ensureKey from '../../activities/gcpkms/ensureKey.ts';
 import preflight from '../../activities/gcpkms/preflight.ts';
 import ensureCertificates from '../../activities/tls/ensureCertificates.ts';
@@ -14,7 +13,7 @@ import renderHelmValues from '../../activities/vault/renderHelmValues.ts';
 import { callActivity, runFailure } from '../activities/_support.ts';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
-import { testNamespace } from '../support/cluster.ts';
+import { testNamespace, adminKube } from '../support/cluster.ts';
 import type { KmsPeer } from './_kms-peer.ts';
 import { cleanupSettings, newSetting, startBootstrap, useKmsPeer, startSealKms, sealAccount } from './_bootstrap.ts';
 
@@ -53,7 +52,7 @@ describe('vault-bootstrap: the KMS preflight and the seal key', { concurrency: f
     assert.deepEqual(calls, ['POST …:testIamPermissions']);
     assert.deepEqual(peer.created, []);
     // No Secret, no commit; the Vault address was never called (nothing listens there).
-    const secrets = (await kube().list('v1', 'Secret', { namespace: setting.namespace })).items.map((s) => s.metadata.name);
+    const secrets = (await adminKube().list('v1', 'Secret', { namespace: setting.namespace })).items.map((s) => s.metadata.name);
     assert.deepEqual(secrets.filter((n) => n.startsWith('vault')), []);
     assert.equal(await setting.remote.head(), head);
     const history = (await handle.fetchHistory()).events ?? [];

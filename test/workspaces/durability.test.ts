@@ -6,11 +6,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { temporalTestEnv, eventually, type TemporalTestEnv } from '../support/temporal.ts';
-import { kubeClients, type KubeClients } from '../support/cluster.ts';
+import { kubeClients, type KubeClients, adminKube } from '../support/cluster.ts';
 import { startSimulatedCsiProvisioner, type SimulatedProvisioner } from '../support/simulated-csi-provisioner.ts';
 import { startLocalCluster, type LocalCluster } from '../../infra/cluster/local-cluster.ts';
 import { ensureClusterTools } from '../../infra/tools/kubernetes/index.ts';
-import { kube } from '../../activities/kubernetes/_client.ts';
 import { workspaceNamespace, workspaceSelector, WORKSPACE_NAME } from '../../activities/kubernetes/builders/index.ts';
 import { courseKey, type Course } from '../../activities/workspaces/_params.ts';
 import { graphQuery, retryFailedItemsUpdate } from '../../workflows/interpreter/messages.ts';
@@ -133,7 +132,7 @@ describe('class workspaces: durability', { concurrency: false }, () => {
     const selector = workspaceSelector(WORKSPACE_NAME);
     const ref = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: WORKSPACE_NAME, namespace: ns } };
     await k.core.createNamespace({ body: { metadata: { name: ns } } });
-    await kube().apply(
+    await adminKube().apply(
       { ...ref, spec: { replicas: 1, strategy: { type: 'Recreate' }, selector: { matchLabels: selector }, template: { metadata: { labels: selector }, spec: { nodeSelector: { 'cedille.test/no-such-node': 'true' }, containers: [{ name: 'workspace', image: 'blocker:1' }] } } } },
       { fieldManager: 'durability-test-blocker' },
     );
@@ -158,7 +157,7 @@ describe('class workspaces: durability', { concurrency: false }, () => {
     t.diagnostic(`paused: ${failure.error.slice(0, 200)}`);
 
     // The blocker gives its fields up (an apply naming none of them): the nodeSelector goes away.
-    await kube().apply(ref, { fieldManager: 'durability-test-blocker' });
+    await adminKube().apply(ref, { fieldManager: 'durability-test-blocker' });
     const receipt = await handle.executeUpdate(retryFailedItemsUpdate, { args: [{ stepId: 'workspaces' }] });
     assert.deepEqual(receipt, { stepId: 'workspaces', retrying: 1 });
     const out = (await handle.result()) as Output;
