@@ -30,7 +30,7 @@ const { EventType } = proto.temporal.api.enums.v1;
 const API_MAIN = fileURLToPath(new URL('../api/main.ts', import.meta.url));
 
 /** The API as deployed: its own process (api/main.ts), configured through the environment. */
-async function startApiProcess(env: Record<string, string>, port: number): Promise<{ url: string; stop(): Promise<void> }> {
+export async function startApiProcess(env: Record<string, string>, port: number): Promise<{ url: string; stop(): Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', API_MAIN], { env: { ...process.env, ...env, API_HOST: '127.0.0.1', API_PORT: String(port), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -51,15 +51,15 @@ async function startApiProcess(env: Record<string, string>, port: number): Promi
   }
 }
 
-const definitionText = (name: string) => readFileSync(fileURLToPath(new URL(`./definitions/${name}.yaml`, import.meta.url)), 'utf8');
+export const definitionText = (name: string) => readFileSync(fileURLToPath(new URL(`./definitions/${name}.yaml`, import.meta.url)), 'utf8');
 
-function percentile(xs: number[], p: number): number {
+export function percentile(xs: number[], p: number): number {
   const sorted = [...xs].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
 
 /** Runs `count` calls of `fn` with `concurrency` in flight; returns per-call latencies and the total wall time. */
-async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<{ wallMs: number; latencies: number[] }> {
+export async function pool(count: number, concurrency: number, fn: (i: number) => Promise<void>): Promise<{ wallMs: number; latencies: number[] }> {
   const latencies: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -74,6 +74,21 @@ async function pool(count: number, concurrency: number, fn: (i: number) => Promi
     }),
   );
   return { wallMs: performance.now() - t0, latencies };
+}
+
+/** A JSON POST on a keep-alive agent (a lean load generator: the client's own cost does not count against the API). */
+export function postJson(agent: Agent, url: string, path: string, token: string, body: unknown): Promise<{ run?: { id: string } }> {
+  return new Promise((resolve, reject) => {
+    const payload = JSON.stringify(body);
+    const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => ((res.statusCode ?? 500) >= 300 ? reject(new Error(`POST ${path}: ${res.statusCode} ${text}`)) : resolve(JSON.parse(text))));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
 }
 
 export async function apiThroughput(): Promise<BenchResult> {
@@ -105,18 +120,7 @@ export async function apiThroughput(): Promise<BenchResult> {
     // A lean keep-alive HTTP client (like a load generator), so the client's own cost does not count against the API.
     const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
     try {
-      const post = (path: string, token: string, body: unknown) =>
-        new Promise<{ run?: { id: string } }>((resolve, reject) => {
-          const payload = JSON.stringify(body);
-          const req = httpRequest(`${url}${path}`, { method: 'POST', agent, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } }, (res) => {
-            let text = '';
-            res.setEncoding('utf8');
-            res.on('data', (d: string) => (text += d));
-            res.on('end', () => ((res.statusCode ?? 500) >= 300 ? reject(new Error(`POST ${path}: ${res.statusCode} ${text}`)) : resolve(JSON.parse(text))));
-          });
-          req.on('error', reject);
-          req.end(payload);
-        });
+      const post = (path: string, token: string, body: unknown) => postJson(agent, url, path, token, body);
       const definition = registry.get('bench-start')!;
       // The same start the API makes (memo, search attributes and run ticket included), minus HTTP, auth, validation and audit.
       const startRaw = (i: number) => {

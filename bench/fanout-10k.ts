@@ -26,19 +26,21 @@ import { cpuMeter, describeCpu, extraDynamicConfig, machine, mb, median, ms, rou
 
 const { temporal } = proto;
 const ITEMS = Number(process.env.BENCH_FANOUT_ITEMS ?? 10_000);
-const CONCURRENCY = 200;
+export const CONCURRENCY = 200;
 const WARMUP_ITEMS = 1_000;
 const REF_ITEMS = Number(process.env.BENCH_FANOUT_REF_ITEMS ?? 2_000);
-const EVENTS_PER_ITEM = 6; // the compiler's estimate for one activity step
+export const EVENTS_PER_ITEM = 6; // the compiler's estimate for one activity step
 const TARGET_RATIO = 'none (overhead factor vs. an in-process Promise pool, reported)';
-const MAX_EVENTS = 10_240;
-const MAX_RSS = 2 ** 30;
+export const MAX_EVENTS = 10_240;
+export const MAX_RSS = 2 ** 30;
+/** The fan-out worker's tuning (activity slots = the forEach concurrency). */
+export const FANOUT_TUNING = { maxConcurrentActivityTaskExecutions: CONCURRENCY, maxConcurrentWorkflowTaskExecutions: 40, maxCachedWorkflows: 500 };
 const retry = { maximumAttempts: 3, initialIntervalMs: 100 };
 const timeouts = { startToCloseMs: 30_000 };
 
 const eventName = (t: unknown) => (temporal.api.enums.v1.EventType[t as number] ?? String(t)).replace(/^EVENT_TYPE_/, '');
 
-function fanOutDefinition(): CompiledDefinition {
+export function fanOutDefinition(): CompiledDefinition {
   return {
     apiVersion: 'cedille.etsmtl.ca/v1',
     kind: 'WorkflowDefinition',
@@ -123,7 +125,7 @@ export async function fanout10k(): Promise<BenchResult> {
   const plan = planBatches(ITEMS, CONCURRENCY, EVENTS_PER_ITEM);
   // startDevServer already lifts the per-namespace throttling (DEV_SERVER_DYNAMIC_CONFIG).
   const dynamicConfig = extraDynamicConfig();
-  const tuning = { maxConcurrentActivityTaskExecutions: CONCURRENCY, maxConcurrentWorkflowTaskExecutions: 40, maxCachedWorkflows: 500 };
+  const tuning = FANOUT_TUNING;
 
   return withTemporal('fanout-10k', { dynamicConfig }, async ({ client, taskQueue, server }) => {
     // The worker runs in a process of its own: its RSS is then the worker's alone, not the bench

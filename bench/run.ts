@@ -8,6 +8,7 @@ import { fanout10k } from './fanout-10k.ts';
 import { apiThroughput } from './api-throughput.ts';
 import { workspaces } from './workspaces.ts';
 import { backupAgent } from './backup-agent.ts';
+import { production } from './production.ts';
 import { ensureBenchSigningKey } from './ticket.ts';
 
 const BENCHES: Record<string, () => Promise<BenchResult>> = {
@@ -16,6 +17,7 @@ const BENCHES: Record<string, () => Promise<BenchResult>> = {
   'api-throughput': apiThroughput,
   workspaces,
   'backup-agent': backupAgent,
+  production,
 };
 
 const wanted = process.argv.slice(2).filter((a) => a !== '--');

@@ -34,6 +34,11 @@ export const TOPOLOGY_IDENTITIES = {
   operator: { subject: 'olivier-operator', roles: ['operator'], groups: [] },
 } as const;
 
+/** People of the approver directory (links are minted for them). */
+export const TOPOLOGY_APPROVERS = {
+  edith: { subject: 'edith', name: 'Édith Tremblay', groups: ['ets-it'] },
+} as const;
+
 export interface Topology {
   temporal: TemporalOnPostgres;
   /** The platform database (DATABASE_URL of every API and worker). */
@@ -88,7 +93,7 @@ function processOf(name: string, script: string, env: NodeJS.ProcessEnv, ready: 
   };
 }
 
-export async function startTopology(opts: { apis?: number; workers?: number; incidentsConfig?: string } = {}): Promise<Topology> {
+export async function startTopology(opts: { apis?: number; workers?: number; incidentsConfig?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Topology> {
   const temporal = await startTemporalOnPostgres();
   const started: TopologyProcess[] = [];
   try {
@@ -100,6 +105,14 @@ export async function startTopology(opts: { apis?: number; workers?: number; inc
     const tokens = Object.fromEntries(Object.keys(TOPOLOGY_IDENTITIES).map((who) => [who, `topo_${who}_${randomBytes(24).toString('base64url')}`])) as Record<keyof typeof TOPOLOGY_IDENTITIES, string>;
     const tokensFile = join(scratch, 'api-tokens.json');
     writeFileSync(tokensFile, JSON.stringify(Object.entries(TOPOLOGY_IDENTITIES).map(([who, id]) => ({ token: tokens[who as keyof typeof tokens], ...id }))));
+    // The approver directory of the approval page (and of notify.send, whose webhook nobody serves here).
+    const notifyFile = join(scratch, 'notify.json');
+    writeFileSync(notifyFile, JSON.stringify({
+      directory: Object.values(TOPOLOGY_APPROVERS).map((a) => ({ id: a.subject, ...a, discord: { webhook: 'http://127.0.0.1:9/webhooks/none' } })),
+      discord: { groups: {}, default: 'http://127.0.0.1:9/webhooks/none' },
+      publicUrl: 'http://127.0.0.1',
+      linkSecret,
+    }));
     const incidentsFile = join(scratch, 'incidents.yaml');
     if (opts.incidentsConfig) writeFileSync(incidentsFile, opts.incidentsConfig);
     const common: NodeJS.ProcessEnv = {
@@ -109,7 +122,9 @@ export async function startTopology(opts: { apis?: number; workers?: number; inc
       CEDILLE_TASK_QUEUE: taskQueue,
       DATABASE_URL: databaseUrl,
       CEDILLE_LINK_SECRET: linkSecret,
+      CEDILLE_NOTIFY_CONFIG: notifyFile,
       LOG_LEVEL: 'warn',
+      ...opts.env,
     };
     const apis: ApiProcess[] = [];
     for (let i = 0; i < (opts.apis ?? 2); i++) {
