@@ -64,7 +64,7 @@ export async function buildApi({ config, logger = false, registry }: ApiOptions)
   const services: ApiServices = {
     config,
     temporal,
-    client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec) } : {}) }),
+    client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec, config.claimCheck) } : {}) }),
     registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), storeDir: join(config.dataDir, 'definitions') })),
     audit: new AuditLog(join(config.dataDir, 'audit.jsonl')),
   };
