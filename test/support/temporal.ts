@@ -11,7 +11,7 @@ import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { graphQuery, type ApprovalAnswer } from '../../workflows/interpreter/messages.ts';
 import { signAssertion } from '../../api/links/token.ts';
 import type { RunGraph } from '../../workflows/interpreter/graph.ts';
-import { AesGcmCodec, dataConverterFromEnv, isEncrypted, keyringFromEnv } from '../../codec/index.ts';
+import { AesGcmCodec, dataConverterFromEnv, isClaimCheck, isEncrypted, keyringFromEnv } from '../../codec/index.ts';
 import { signRunTicket } from '../../trust/run-ticket.ts';
 import { signingKeyFromEnv } from '../../trust/signing-key.ts';
 import type { TemporalConnectionOptions } from '../../infra/temporal-connection.ts';
@@ -144,6 +144,7 @@ let codec: AesGcmCodec | null | undefined;
  */
 export function payloadValue(payload: Payload | null | undefined): unknown {
   if (!payload) return undefined;
+  if (isClaimCheck(payload)) throw new Error('claim-check reference in history: decode it with the run\'s data converter (env.dataConverter, async)');
   if (isEncrypted(payload)) {
     if (codec === undefined) {
       const ring = keyringFromEnv();
