@@ -120,7 +120,7 @@ before(async () => {
   // Read by every converter of this process: the test client, the workers and the API.
   process.env.CEDILLE_GCS_ENDPOINT = gcsUrl();
   process.env.CEDILLE_CLAIM_CHECK_URL = `gs://${bucket}/${PREFIX}`;
-  env = await apiTestEnv({ env: { CEDILLE_CLAIM_CHECK_URL: process.env.CEDILLE_CLAIM_CHECK_URL, CEDILLE_GCS_ENDPOINT: gcsUrl() } });
+  env = await apiTestEnv();
   assert.ok(env.config.claimCheck, 'the API has the claim check');
   def = await compileYaml(DEFINITION);
 });
