@@ -81,14 +81,18 @@ export class ClaimCheckCodec implements PayloadCodec {
 
   /** The payload a reference stands for, fetched and checked against its key. */
   async redeem(payload: Payload): Promise<Payload> {
-    const { key, size } = claimCheckReference(payload);
-    const bytes = await this.store.get(key);
-    if (!bytes) throw new CodecError(`claim-check object ${key} is missing from ${this.store.url}`);
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== key || bytes.length !== size) {
-      throw new CodecError(`claim-check object ${key} in ${this.store.url} does not match its key (sha256 ${actual}, ${bytes.length} bytes): tampered or corrupt`);
-    }
-    const stored = PayloadProto.decode(bytes);
-    return { metadata: stored.metadata ?? {}, data: stored.data };
+    const ref = claimCheckReference(payload);
+    return storedPayload(ref, await this.store.get(ref.key), this.store.url);
   }
+}
+
+/** The payload of a stored object (undefined: missing from `where`), checked against its reference. */
+export function storedPayload({ key, size }: ClaimCheckReference, bytes: Uint8Array | undefined, where: string): Payload {
+  if (!bytes) throw new CodecError(`claim-check object ${key} is missing from ${where}`);
+  const actual = createHash('sha256').update(bytes).digest('hex');
+  if (actual !== key || bytes.length !== size) {
+    throw new CodecError(`claim-check object ${key} in ${where} does not match its key (sha256 ${actual}, ${bytes.length} bytes): tampered or corrupt`);
+  }
+  const stored = PayloadProto.decode(bytes);
+  return { metadata: stored.metadata ?? {}, data: stored.data };
 }

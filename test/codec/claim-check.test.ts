@@ -25,10 +25,12 @@ import {
   isClaimCheck,
   isEncrypted,
   keyring,
+  keyringFromEnv,
   LocalDirStore,
   parseThreshold,
   payloadCodecs,
 } from '../../codec/index.ts';
+import { payloadValue } from '../support/temporal.ts';
 
 const KEY = generateKey('claim-a');
 const ring = keyring([KEY]);
@@ -141,6 +143,26 @@ describe('claim check', () => {
     const encrypted = aes.encrypt(json('w'.repeat(4000)));
     assert.deepEqual(await claimCheck.decode([clear, encrypted]), [clear, encrypted]);
     await assert.rejects(claimCheck.encode([json('v'.repeat(4000))]), /refusing to store a \d+-byte payload that is not encrypted/);
+  });
+});
+
+describe('payloadValue (test support) on claim-check references', () => {
+  it('resolves references of a local-directory store synchronously, checking the hash', async () => {
+    process.env.CEDILLE_CODEC_KEYS ||= `${KEY.id}:${KEY.key.toString('base64')}`;
+    const store = freshStore();
+    const saved = process.env.CEDILLE_CLAIM_CHECK_URL;
+    process.env.CEDILLE_CLAIM_CHECK_URL = store.url;
+    try {
+      const codecs = payloadCodecs(keyringFromEnv()!, new ClaimCheckCodec({ store, threshold: 1024 }));
+      const [ref] = await encode(codecs, [json({ rows: 'r'.repeat(3000) })]);
+      assert.ok(isClaimCheck(ref!));
+      assert.deepEqual(payloadValue(ref), { rows: 'r'.repeat(3000) });
+      rmSync(store.path(claimCheckReference(ref!).key));
+      assert.throws(() => payloadValue(ref), /claim-check object [0-9a-f]{64} is missing/);
+    } finally {
+      if (saved === undefined) delete process.env.CEDILLE_CLAIM_CHECK_URL;
+      else process.env.CEDILLE_CLAIM_CHECK_URL = saved;
+    }
   });
 });
 
