@@ -27,20 +27,7 @@ export async function startLocalProcess(opts: LocalProcessOptions): Promise<Loca
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopGroup(child, exited);
   const running: LocalProcess = { process: child, output: () => captured, stop };
 
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
@@ -55,4 +42,20 @@ export async function startLocalProcess(opts: LocalProcessOptions): Promise<Loca
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Stops the process group of `child` (spawned detached): SIGTERM, SIGKILL after `graceMs`; resolves once it exited. */
+export async function stopGroup(child: ChildProcess, exited: Promise<void>, graceMs = 10_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      /* already gone */
+    }
+  };
+  signal('SIGTERM');
+  const timer = setTimeout(() => signal('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
 }

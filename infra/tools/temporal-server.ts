@@ -16,6 +16,7 @@ import { msToTs } from '@temporalio/common';
 import { buildInto, goBinary } from './go-build.ts';
 import { toolsDir } from './paths.ts';
 import type { Postgres } from './postgres.ts';
+import { stopGroup } from './local-process.ts';
 import { run, say } from './run.ts';
 import { DEV_SERVER_DYNAMIC_CONFIG } from './temporal-dev-server.ts';
 import { TOOL_VERSIONS } from './versions.ts';
@@ -276,20 +277,7 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     closeSync(log);
     exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   };
-  const signal = (sig: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, sig);
-    } catch {
-      /* already gone */
-    }
-  };
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    signal('SIGTERM');
-    const timer = setTimeout(() => signal('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopGroup(child, exited, 15_000);
   const ready = async () => {
     const timeoutMs = opts.timeoutMs ?? 120_000;
     try {
