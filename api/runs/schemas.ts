@@ -1,5 +1,6 @@
 // Response and request shapes of the run routes (zod, documented in OpenAPI): RunSummary, the
 // RunGraph of workflows/interpreter/graph.ts, approval receipts and the history timeline.
+import { ItemsRefView } from './items.ts';
 import { z } from 'zod';
 import { Problem, problemResponses } from '../problem.ts';
 
@@ -50,6 +51,8 @@ const FanOutView = z.object({
   failed: z.number(),
   failures: z.array(z.object({ index: z.number(), error: z.string() })),
   rounds: z.number(),
+  skipped: z.number().optional().describe('Failed items an operator skipped'),
+  results: ItemsRefView.optional(),
 });
 
 export const GraphNode = z.object({
