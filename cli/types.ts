@@ -91,3 +91,10 @@ export interface AuditEntry {
   target: string;
   details?: Record<string, unknown>;
 }
+
+/** One page of a forEach's per-item results (GET /v1/runs/:id/steps/:step/items). */
+export interface ItemsPage {
+  items: { index: number; status: 'completed' | 'failed'; output?: unknown; error?: string }[];
+  total: number;
+  nextPageToken?: string;
+}
