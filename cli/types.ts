@@ -34,6 +34,8 @@ export interface RunSummary {
   status: string;
   temporalStatus: string;
   initiator?: string;
+  /** Temporal's reason when the run's workflow tasks keep failing (status `stuck`). */
+  stuck?: string;
   startTime: string;
   closeTime?: string;
 }
