@@ -1,6 +1,6 @@
 // A run whose workflow tasks keep failing is shown as `stuck`, with Temporal's reason, by the run
-// views (GET /v1/runs/:id, the listing) and `cedille get`. The run here hands an activity a 2 MiB
-// value with no claim check: every workflow task fails with a payload over Temporal's limit.
+// views (GET /v1/runs/:id, the listing) and `cedille get`. The run here returns a 2 MiB output with no
+// claim check: every workflow task fails with a payload over Temporal's limit.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ApiTestEnv } from '../support/api.ts';

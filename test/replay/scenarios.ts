@@ -364,3 +364,16 @@ SCENARIOS.push(
     },
   },
 );
+
+// PATCH.sizeCheckBeforeScheduling: an activity input over the payload limit, with no claim-check store
+// (recorded without CEDILLE_CLAIM_CHECK_URL), fails the step before anything is scheduled.
+const doublings: CompiledStep[] = [{ kind: 'set', id: 's0', values: { v0: 'xy' } }];
+for (let i = 1; i <= 20; i++) doublings.push({ kind: 'set', id: `s${i}`, values: { [`v${i}`]: `\${{ vars.v${i - 1} + vars.v${i - 1} }}` } });
+SCENARIOS.push({
+  name: 'activity-size-check',
+  definition: def('replay-activity-size-check', [...doublings, echo('big', '${{ vars.v20 }}')], { output: '${{ size(vars.v20) }}' }),
+  ticket: true,
+  initiator: 'alice',
+  expect: 'failed',
+  check: (h) => (scheduledOf(h, 'core.echo') === 0 ? undefined : 'the activity was scheduled: record without CEDILLE_CLAIM_CHECK_URL'),
+});

@@ -30,6 +30,8 @@ export const PATCH = {
   verifiedOrigin: 'verified-origin',
   /** forEach outputs are bounded: per-item results go to pages behind a reference (item-pages.ts). */
   pagedFanOutResults: 'paged-fan-out-results',
+  /** An activity input too large for history fails its step before scheduling (payload-size.ts). */
+  sizeCheckBeforeScheduling: 'size-check-before-scheduling',
 } as const;
 
 /**

@@ -62,6 +62,11 @@ const fanOut = proxyActivities<FanOutActivities>({
 });
 const fanOutLocal = proxyLocalActivities<Pick<FanOutActivities, 'fanOutHasStore'>>({ startToCloseTimeout: '10s' });
 
+/** Whether the worker has a claim-check store (asked through a local activity: the answer is in history). */
+export function workerHasStore(): Promise<boolean> {
+  return fanOutLocal.fanOutHasStore();
+}
+
 /**
  * Pages of results: written to the store by activities when the worker has one (asked once per
  * execution: the answer is in history), else kept inline.
@@ -69,7 +74,7 @@ const fanOutLocal = proxyLocalActivities<Pick<FanOutActivities, 'fanOutHasStore'
 export async function writePages(results: readonly (ItemResult | undefined)[]): Promise<PageRef[]> {
   const chunks = chunkResults(results);
   if (!chunks.length) return [];
-  if (!(await fanOutLocal.fanOutHasStore())) return chunks.map((items): InlinePage => ({ items }));
+  if (!(await workerHasStore())) return chunks.map((items): InlinePage => ({ items }));
   const pages: PageRef[] = [];
   for (const items of chunks) pages.push(await fanOut.fanOutWritePage({ items }));
   return pages;
