@@ -68,7 +68,7 @@ export async function buildApi({ config, logger = false, registry, database: sha
   const services: ApiServices = {
     config,
     temporal,
-    client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec) } : {}) }),
+    client: new Client({ connection: temporal, namespace: config.temporal.namespace, ...(config.codec ? { dataConverter: dataConverter(config.codec, config.claimCheck) } : {}) }),
     registry: registry ?? (await DefinitionRegistry.load({ catalog: await loadCatalog(), store: databaseDefinitionStore(database.db) })),
     database,
     audit: new AuditLog(database.db),

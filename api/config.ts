@@ -13,7 +13,7 @@ import { trustProxyFromEnv, type TrustProxy } from './trust-proxy.ts';
 import { writeFileAtomic } from '../infra/tools/atomic-file.ts';
 import { StaticToken } from './auth/static-tokens.ts';
 import type { OidcConfig } from './auth/oidc.ts';
-import { keyringFromEnv, type Keyring } from '../codec/index.ts';
+import { claimCheckFromEnv, keyringFromEnv, type ClaimCheckCodec, type Keyring } from '../codec/index.ts';
 import { temporalConnectionFromEnv, type TemporalConnectionOptions } from '../infra/temporal-connection.ts';
 
 export const DEFAULT_API_PORT = 3000;
@@ -50,6 +50,8 @@ export interface ApiConfig {
   incidentsConfigPath?: string;
   /** Payload encryption keys (CEDILLE_CODEC_KEYS): the API's Temporal client and the codec endpoint use them. */
   codec?: Keyring;
+  /** Large payloads out of history (CEDILLE_CLAIM_CHECK_URL, codec/claim-check.ts): the client and the codec endpoint resolve its references. */
+  claimCheck?: ClaimCheckCodec;
   /** Origins (Temporal Web UIs) allowed to call the codec endpoint from a browser (CEDILLE_CODEC_CORS_ORIGINS, comma-separated). */
   codecCorsOrigins: string[];
 }
@@ -122,6 +124,7 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
       }
     : undefined;
   const codec = keyringFromEnv(env);
+  const claimCheck = claimCheckFromEnv(env, codec);
   const fromFile = env.CEDILLE_API_TOKENS_FILE ? z.array(StaticToken).parse(JSON.parse(readFileSync(env.CEDILLE_API_TOKENS_FILE, 'utf8'))) : [];
   const devTokens = devTokensMode(env, host, Boolean(oidc));
   if (devTokens === 'off' && !oidc && !fromFile.length) {
@@ -148,6 +151,7 @@ export function apiConfigFromEnv(env = process.env): ApiConfig {
     trustProxy: trustProxyFromEnv(env.API_TRUST_PROXY),
     ...(env.CEDILLE_INCIDENTS_CONFIG ? { incidentsConfigPath: env.CEDILLE_INCIDENTS_CONFIG } : {}),
     ...(codec ? { codec } : {}),
+    ...(claimCheck ? { claimCheck } : {}),
     codecCorsOrigins: (env.CEDILLE_CODEC_CORS_ORIGINS ?? '').split(',').map((o) => o.trim().replace(/\/+$/, '')).filter(Boolean),
   };
 }

@@ -60,6 +60,7 @@ export class ApiClient {
   startRun = (body: { definition: string; input?: unknown; version?: string; idempotencyKey?: string }) => this.post<{ run: T.RunSummary }>('/v1/runs', body);
   runs = (query: Query) => this.get<{ runs: T.RunSummary[]; nextPageToken?: string }>('/v1/runs', query);
   run = (id: string) => this.get<T.RunDetail>(`/v1/runs/${enc(id)}`);
+  items = (id: string, step: string, query: Query) => this.get<T.ItemsPage>(`/v1/runs/${enc(id)}/steps/${enc(step)}/items`, query);
   history = (id: string) => this.get<{ events: T.HistoryEvent[] }>(`/v1/runs/${enc(id)}/history`);
   cancel = (id: string, reason?: string) => this.post<{ run: T.RunSummary }>(`/v1/runs/${enc(id)}/cancel`, reason ? { reason } : {});
   retryFailed = (id: string, step: string) => this.post<{ stepId: string; retrying: number }>(`/v1/runs/${enc(id)}/steps/${enc(step)}/retry-failed`);

@@ -34,6 +34,8 @@ export interface RunSummary {
   status: string;
   temporalStatus: string;
   initiator?: string;
+  /** Temporal's reason when the run's workflow tasks keep failing (status `stuck`). */
+  stuck?: string;
   startTime: string;
   closeTime?: string;
 }
@@ -90,4 +92,11 @@ export interface AuditEntry {
   action: string;
   target: string;
   details?: Record<string, unknown>;
+}
+
+/** One page of a forEach's per-item results (GET /v1/runs/:id/steps/:step/items). */
+export interface ItemsPage {
+  items: { index: number; status: 'completed' | 'failed'; output?: unknown; error?: string }[];
+  total: number;
+  nextPageToken?: string;
 }

@@ -23,7 +23,9 @@
 // Every payload of the run is encrypted (codec/), as deployments do: a fresh key in the scratch dir as
 // CEDILLE_CODEC_KEYS, which test clients, workers and APIs pick up (test/support/); tests that read raw
 // history payloads decode them with payloadValue (test/support/temporal.ts). CEDILLE_TEST_CODEC=0 runs
-// in clear (e.g. to read histories with a plain `temporal workflow show`).
+// in clear (e.g. to read histories with a plain `temporal workflow show`). CEDILLE_TEST_CLAIM_CHECK=<threshold>
+// (e.g. 1KiB) runs it with the claim check on (codec/claim-check.ts): every payload above the threshold goes
+// by reference to a directory in the scratch dir.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync, statSync } from 'node:fs';
@@ -31,6 +33,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../activities/kubernetes/_client.ts';
 import { tmpdir, cpus } from 'node:os';
 import { join, relative } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { startDevServer } from '../infra/tools/temporal-dev-server.ts';
 import { buildWorkflowBundle } from '../worker/bundle.ts';
 import { ensureChromium } from '../infra/tools/chromium.ts';
@@ -109,6 +112,7 @@ try {
   const bundlePath = join(scratch, 'workflow-bundle.js');
   const codecKeys = /^(0|false|no|off)$/i.test(process.env.CEDILLE_TEST_CODEC ?? '') ? undefined : join(scratch, 'codec-keys');
   if (codecKeys) ensureKeyFile(codecKeys);
+  const claimCheckThreshold = process.env.CEDILLE_TEST_CLAIM_CHECK?.trim() || undefined;
   writeFileSync(bundlePath, (await buildWorkflowBundle()).code);
   const k8s = [
     real && real.server !== server ? `; temporal server ${real.server.address}` : '',
@@ -117,6 +121,7 @@ try {
     gcs ? `; gcs ${gcs.url}` : '',
     vault ? `; openbao ${vault.address}` : '',
     codecKeys ? '; payloads encrypted' : '',
+    claimCheckThreshold ? `; payloads over ${claimCheckThreshold} by reference` : '',
   ].join('');
   process.stderr.write(`[test] temporal (${temporalKind}) ${server.address}${k8s}; ${files.length} test files\n`);
   code = await new Promise<number>((resolve) => {
@@ -138,6 +143,7 @@ try {
           // and approval assertions with it, test workers verify them.
           CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET || randomBytes(32).toString('base64url'),
           ...(codecKeys ? { CEDILLE_CODEC_KEYS: codecKeys } : {}),
+          ...(claimCheckThreshold ? { CEDILLE_CLAIM_CHECK_URL: pathToFileURL(join(scratch, 'claim-check')).href, CEDILLE_CLAIM_CHECK_THRESHOLD: claimCheckThreshold } : {}),
           ...(chromium ? { CHROMIUM_PATH: chromium } : {}),
           ...(cluster ? { KUBECONFIG: worker?.kubeconfigPath ?? cluster.kubeconfigPath, CEDILLE_TEST_KUBECONFIG: cluster.kubeconfigPath, CEDILLE_TEST_KUBE_USER: kubeUser } : {}),
           ...(gcs ? { CEDILLE_TEST_GCS_URL: gcs.url } : {}),

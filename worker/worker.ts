@@ -6,6 +6,8 @@ import { loadCatalog, type Catalog } from '../activities/catalog.ts';
 import { catalogActivities } from './catalog-activities.ts';
 import { internalActivities, type DefinitionLookup } from './internal-activities.ts';
 import { trustActivities } from './trust-activities.ts';
+import { fanOutActivities } from './fan-out-activities.ts';
+import { resultPagesFromEnv } from '../codec/result-pages-env.ts';
 import { activityGuard, Lineage } from './lineage.ts';
 import { TASK_QUEUE } from './config.ts';
 import { WORKFLOWS_PATH } from './bundle.ts';
@@ -38,7 +40,7 @@ export async function createWorker(opts: CreateWorkerOptions): Promise<Worker> {
     namespace,
     taskQueue,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: WORKFLOWS_PATH }),
-    activities: { ...catalogActivities(catalog), ...internalActivities(registry), ...trustActivities(registry, lineage) },
+    activities: { ...catalogActivities(catalog), ...internalActivities(registry), ...trustActivities(registry, lineage), ...fanOutActivities(resultPagesFromEnv()) },
     interceptors: { activity: [activityGuard(lineage)] },
     dataConverter: opts.dataConverter ?? dataConverterFromEnv(),
     maxConcurrentActivityTaskExecutions: 200,

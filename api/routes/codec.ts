@@ -8,12 +8,14 @@
 // login (../auth/codec-session.ts): these routes do their own authentication, hence `public` for the
 // API-wide hook. Browsers: CORS for the origins in CEDILLE_CODEC_CORS_ORIGINS only, with credentials
 // and the Authorization and X-Namespace headers allowed.
+// With the claim check (CEDILLE_CLAIM_CHECK_URL), decode resolves references to stored payloads first
+// and encode stores large ones, as the worker's converter does: the UI shows bulk data too.
 // Without codec keys both directions are the identity, as the worker's converter is then.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Payload } from '@temporalio/common';
 import { z } from 'zod';
-import { AesGcmCodec, CodecError, keyIdOf } from '../../codec/index.ts';
+import { AesGcmCodec, CodecError, isClaimCheck, keyIdOf } from '../../codec/index.ts';
 import formbody from '@fastify/formbody';
 import { allows, type Access } from '../auth/identity.ts';
 import { codecAuthenticator, SESSION_COOKIE, SESSION_TTL_S, signSession } from '../auth/codec-session.ts';
@@ -54,6 +56,7 @@ function toWire(p: Payload): WirePayload {
 const codecRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services }) => {
   const { config, audit } = services;
   const codec = config.codec ? new AesGcmCodec(config.codec) : undefined;
+  const claimCheck = config.codec ? config.claimCheck : undefined;
   const auth = codecAuthenticator(config);
   await app.register(formbody, { bodyLimit: 16 * 1024 });
   const origins = new Set(config.codecCorsOrigins);
@@ -98,15 +101,24 @@ const codecRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services
       return problem(reply, 403, { detail: `namespace ${namespace} is not served here (this API serves ${config.temporal.namespace})` });
     }
     const payloads = req.body.payloads.map(fromWire);
+    // Encrypted payloads, between the two codecs: what the key ids are read from.
+    let encrypted: Payload[];
     let out: Payload[];
     try {
-      out = codec ? await codec[direction](payloads) : payloads;
+      if (direction === 'decode') {
+        encrypted = claimCheck ? await claimCheck.decode(payloads) : payloads;
+        out = codec ? await codec.decode(encrypted) : encrypted;
+      } else {
+        encrypted = codec ? await codec.encode(payloads) : payloads;
+        out = claimCheck ? await claimCheck.encode(encrypted) : encrypted;
+      }
     } catch (err) {
       if (!(err instanceof CodecError)) throw err;
       return problem(reply, 422, { type: CODEC_ERROR, title: 'Payload cannot be decoded', detail: err.message });
     }
-    const keyIds = [...new Set((direction === 'decode' ? payloads : out).map(keyIdOf).filter((id): id is string => !!id))];
-    await audit.record({ actor: who.subject, action: `codec.${direction}`, target: config.temporal.namespace, details: { payloads: payloads.length, keyIds } });
+    const keyIds = [...new Set(encrypted.map(keyIdOf).filter((id): id is string => !!id))];
+    const claimChecks = (direction === 'decode' ? payloads : out).filter(isClaimCheck).length;
+    await audit.record({ actor: who.subject, action: `codec.${direction}`, target: config.temporal.namespace, details: { payloads: payloads.length, keyIds, ...(claimChecks ? { claimChecks } : {}) } });
     return { payloads: out.map(toWire) };
   };
 

@@ -33,6 +33,7 @@ import { runTimeline } from '../runs/history.ts';
 import { startRunLinks } from '../openapi/links.ts';
 import { OutputInfo, RunFailure, runOutcome } from '../runs/output.ts';
 import { badPageToken, listRunsPage, PageTokenParam } from '../runs/page-token.ts';
+import { itemReader, itemsPageToken, ItemResultView, ItemsQuery, openItemsPageToken, readItemsPage } from '../runs/items.ts';
 
 const StartBody = z.object({
   definition: safeString(200).describe('Definition name'),
@@ -250,6 +251,48 @@ const runsRoutes: FastifyPluginAsyncZod<RoutesOptions> = async (app, { services 
       }
       await services.audit.record({ actor: who.subject, action: 'run.cancel', target: id, details: { ...(reason ? { reason } : {}) } });
       return reply.code(202).send({ run: runSummary(info) });
+    },
+  );
+
+  const items = itemReader(services.config);
+  app.get(
+    '/runs/:id/steps/:step/items',
+    {
+      config: { access: 'read' },
+      schema: {
+        tags: ['runs'],
+        operationId: 'listStepItems',
+        summary: "A forEach step's per-item results, page by page",
+        description:
+          'In item order, secrets redacted. The step output and the graph hold only counts and the first failures; ' +
+          'this reads every result from its pages (409 while the fan-out runs, or for runs started before paged results).',
+        params: StepParams,
+        querystring: ItemsQuery,
+        response: { ...runProblems, 200: z.object({ items: z.array(ItemResultView), total: z.int(), nextPageToken: z.string().optional() }) },
+      },
+    },
+    async (req, reply) => {
+      const { id, step } = req.params;
+      const { pageSize, nextPageToken } = req.query;
+      const info = await describeRun(client, id);
+      if (!info) return runNotFound(reply, id);
+      const g = await runGraph(client, id, info.runId);
+      if (!('graph' in g)) return workerUnavailable(reply, 'graph query');
+      const node = g.graph.nodes.find((n) => n.id === step);
+      if (!node) return problem(reply, 404, { title: 'Step not found', detail: `run ${id} has no step '${step}'` });
+      if (node.kind !== 'forEach') return problem(reply, 404, { title: 'Not a forEach step', detail: `step '${step}' of run ${id} is a ${node.kind} step: only forEach steps have per-item results` });
+      const ref = node.fanOut?.results;
+      if (!ref) return problem(reply, 409, { title: 'No per-item results', detail: `step '${step}' of run ${id} has no paged per-item results (${node.status}: they are written when the fan-out ends, by runs started since paged results)` });
+      let offset = 0;
+      if (nextPageToken !== undefined) {
+        const opened = openItemsPageToken(services.config.linkSecret, id, step, ref, nextPageToken);
+        if ('refused' in opened) return badPageToken(reply, opened.refused);
+        offset = opened.offset;
+      }
+      const page = await readItemsPage(items, ref, offset, pageSize);
+      const next = offset + page.length;
+      const total = ref.$items.count;
+      return { items: page, total, ...(next < total && page.length ? { nextPageToken: itemsPageToken(services.config.linkSecret, id, step, ref, next) } : {}) };
     },
   );
 

@@ -1,5 +1,6 @@
 // Response and request shapes of the run routes (zod, documented in OpenAPI): RunSummary, the
 // RunGraph of workflows/interpreter/graph.ts, approval receipts and the history timeline.
+import { ItemsRefView } from './items.ts';
 import { z } from 'zod';
 import { Problem, problemResponses } from '../problem.ts';
 
@@ -12,7 +13,10 @@ export const RunSummary = z
     runId: z.string().describe('Temporal run id of the current execution'),
     definition: z.string(),
     hash: z.string().describe('Version (content hash) of the definition the run is pinned to'),
-    status: z.enum(RUN_STATUSES).describe('The CedilleStatus search attribute (derived from the Temporal status once closed)'),
+    status: z
+      .enum([...RUN_STATUSES, 'stuck'])
+      .describe("The CedilleStatus search attribute (derived from the Temporal status once closed); stuck: Temporal reports that the run's workflow tasks keep failing (`stuck` says why)"),
+    stuck: z.string().optional().describe("Temporal's reason when the run is stuck (TemporalReportedProblems, or the failing workflow task's attempt)"),
     temporalStatus: z.enum(TEMPORAL_STATUSES),
     initiator: z.string().optional(),
     startTime: z.string(),
@@ -50,6 +54,8 @@ const FanOutView = z.object({
   failed: z.number(),
   failures: z.array(z.object({ index: z.number(), error: z.string() })),
   rounds: z.number(),
+  skipped: z.number().optional().describe('Failed items an operator skipped'),
+  results: ItemsRefView.optional(),
 });
 
 export const GraphNode = z.object({

@@ -19,6 +19,7 @@ import type { RunInput } from '../../workflows/interpreter/run-input.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { problem } from '../problem.ts';
 import { hasUnsafeChars, RUN_STATUSES, TEMPORAL_STATUSES, type RunSummary } from './schemas.ts';
+import { stuckReason } from './stuck.ts';
 import { signRunTicket, type TicketSubject } from '../../trust/run-ticket.ts';
 
 /**
@@ -75,7 +76,8 @@ export function scheduledRun(def: CompiledDefinition, input: unknown, scheduleWo
 }
 
 /** What describe() and visibility rows both give. */
-export type RunInfo = Pick<WorkflowExecutionInfo, 'type' | 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'memo' | 'typedSearchAttributes'>;
+export type RunInfo = Pick<WorkflowExecutionInfo, 'type' | 'workflowId' | 'runId' | 'status' | 'startTime' | 'closeTime' | 'memo' | 'typedSearchAttributes'> &
+  Partial<Pick<WorkflowExecutionInfo, 'searchAttributes'>> & { raw?: unknown };
 
 export function isClosed(info: Pick<WorkflowExecutionInfo, 'status'>): boolean {
   return info.status.name !== 'RUNNING';
@@ -93,6 +95,8 @@ export function runSummary(info: RunInfo): RunSummary {
   const terminal = published === 'completed' || published === 'failed' || published === 'cancelled';
   let status: RunStatus = (RUN_STATUSES as readonly string[]).includes(published ?? '') ? (published as RunStatus) : 'running';
   if (closedAs && !terminal) status = closedAs;
+  const stuck = closedAs ? undefined : stuckReason(info);
+  if (stuck) status = 'stuck';
   const memoInitiator = typeof info.memo?.initiator === 'string' ? info.memo.initiator : undefined;
   const initiator = sa.get(SEARCH_ATTRIBUTE_KEYS.initiator) ?? memoInitiator;
   const temporalStatus = (TEMPORAL_STATUSES as readonly string[]).includes(info.status.name) ? (info.status.name as RunSummary['temporalStatus']) : 'UNKNOWN';
@@ -104,6 +108,7 @@ export function runSummary(info: RunInfo): RunSummary {
     status,
     temporalStatus,
     ...(initiator ? { initiator } : {}),
+    ...(stuck ? { stuck } : {}),
     startTime: info.startTime.toISOString(),
     ...(info.closeTime ? { closeTime: info.closeTime.toISOString() } : {}),
   };

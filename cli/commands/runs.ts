@@ -8,6 +8,7 @@ import { table } from '../render/table.ts';
 import { between, oneLine, since, time } from '../render/format.ts';
 import { runView } from '../render/tree.ts';
 import { WatchDisplay } from '../render/progress.ts';
+import { printItems } from './items.ts';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -163,8 +164,11 @@ export function register(program: Command): void {
     .command('get')
     .description("A run: its summary, step graph (statuses, attempts, durations, approvals, fan-out counts) and result (output or failure)")
     .argument('<run>', 'run id')
+    .option('--items <step>', "a forEach step's per-item results instead, read page by page (JSON: one item per line)")
+    .option('--page-size <n>', 'items per request with --items (at most 500)', (v) => positiveInt('--page-size', v), 200)
     .action(
-      act(async (ctx, [id]) => {
+      act(async (ctx, [id], opts) => {
+        if (opts.items) return printItems(ctx, id!, String(opts.items), opts.pageSize as number);
         const detail = await ctx.api.run(id!);
         ctx.emit(detail, () => runView(detail));
       }),

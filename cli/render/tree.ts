@@ -88,6 +88,7 @@ export function runSummary({ run, graph }: RunDetail): string {
   else lines.push(`  running for ${between(run.startTime, undefined)}`);
   const temporal = run.temporalStatus?.toLowerCase();
   if (temporal && temporal !== 'running' && temporal !== run.status) lines.push(`  temporal    ${run.temporalStatus}`);
+  if (run.stuck) lines.push(`  stuck       ${oneLine(run.stuck, 1000)} (Temporal retries its workflow task; see cedille history)`);
   if (graph?.error) lines.push(`  error       ${oneLine(graph.error, 1000)}`);
   return lines.join('\n');
 }

@@ -8,6 +8,7 @@
 // controllers, kwok nodes) kept in <data dir>/cluster, and exports its KUBECONFIG to the worker.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { buildApi } from '../../api/app.ts';
@@ -88,6 +89,9 @@ async function start(): Promise<Promise<void>> {
     env.CEDILLE_CODEC_KEYS = join(dir, 'codec-keys');
     ensureKeyFile(env.CEDILLE_CODEC_KEYS);
   }
+  // Payloads above 128 KiB (a class roster) are kept out of history, encrypted, in the data dir
+  // (codec/claim-check.ts); CEDILLE_CLAIM_CHECK_URL chooses another store, `off` none.
+  if (!env.CEDILLE_CLAIM_CHECK_URL && !codecDisabled(env)) env.CEDILLE_CLAIM_CHECK_URL = pathToFileURL(join(dir, 'claim-check')).href;
   // The API's address is chosen first: the UI is told where the codec endpoint is.
   // Ports taken by something else move to free ones; the ones chosen last time (endpoints.json) come first.
   const previous = readEndpoints(dir);

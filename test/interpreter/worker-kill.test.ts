@@ -14,7 +14,8 @@ import { spawnWorker as spawnWorkerProcess, type WorkerProcess } from '../suppor
 import { EventType, eventsOfType, scheduledActivityIds } from '../replay/history.ts';
 import { answerApprovalUpdate } from '../../workflows/interpreter/messages.ts';
 import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
-import type { FanOutOutput } from '../../workflows/interpreter/steps/for-each.ts';
+import type { PagedFanOutOutput } from '../../workflows/interpreter/steps/for-each.ts';
+import { itemsOf } from '../support/fan-out.ts';
 
 const ITEMS = 30;
 
@@ -104,10 +105,11 @@ describe('worker killed mid-run', () => {
 
   it('the fan-out completes on the new worker; no step is scheduled twice', { timeout: 60_000 }, async (t) => {
     assert.ok(linesAtKill < ITEMS, `the worker was killed mid-run (${linesAtKill} items recorded at the kill)`);
-    const out = (await fanOut.result()) as { fan: FanOutOutput; after: { key: string } };
+    const out = (await fanOut.result()) as { fan: PagedFanOutOutput; after: { key: string } };
     assert.equal(out.fan.total, ITEMS);
     assert.equal(out.fan.succeeded, ITEMS);
-    assert.deepEqual(out.fan.results.map((r) => [r.index, r.status]), Array.from({ length: ITEMS }, (_, i) => [i, 'completed']));
+    const results = await itemsOf(out.fan.results);
+    assert.deepEqual(results.map((r) => [r.index, r.status]), Array.from({ length: ITEMS }, (_, i) => [i, 'completed']));
 
     // Every call ran at least once and, with one crash, at most twice (the retry of a lost attempt).
     const counts = new Map<string, number>();
@@ -116,7 +118,7 @@ describe('worker killed mid-run', () => {
     assert.deepEqual([...counts.keys()].sort(), [...keys].sort());
     for (const [key, n] of counts) assert.ok(n >= 1 && n <= 2, `${key} recorded ${n} times`);
     t.diagnostic(`${linesAtKill} calls recorded at the kill; ${[...counts.values()].filter((n) => n === 2).length} ran again after it`);
-    for (const r of out.fan.results) {
+    for (const r of results) {
       const { key, attempt, value } = r.output as { key: string; attempt: number; value: number };
       assert.equal(value, r.index);
       assert.ok(counts.get(key)! <= attempt, `${key}: recorded ${counts.get(key)} times by ${attempt} attempt(s)`);

@@ -72,13 +72,15 @@ async function run(client: Client, scenario: Scenario, workflowId: string): Prom
     : await client.workflow.start('interpret', { taskQueue: TASK_QUEUE, workflowId, args: [runInput] });
   await scenario.drive?.(handle, client);
   let ended: Scenario['expect'] = 'completed';
+  let why = '';
   try {
     await handle.result();
   } catch (err) {
     if (!(err instanceof WorkflowFailedError)) throw err;
     ended = err.cause instanceof CancelledFailure ? 'cancelled' : 'failed';
+    why = `: ${err.cause?.message ?? err.message}`;
   }
-  if (ended !== scenario.expect) throw new Error(`${scenario.name}: expected the run to end ${scenario.expect}, it ended ${ended}`);
+  if (ended !== scenario.expect) throw new Error(`${scenario.name}: expected the run to end ${scenario.expect}, it ended ${ended}${why}`);
   return executions(client, workflowId, handle.firstExecutionRunId);
 }
 

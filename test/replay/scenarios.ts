@@ -300,3 +300,80 @@ export const SCENARIOS: Scenario[] = [
 for (const name of ['call', 'foreach-batched', 'continue-as-new']) {
   SCENARIOS.push({ ...SCENARIOS.find((s) => s.name === name)!, name: `${name}-verified-origin`, ticket: true, initiator: 'alice' });
 }
+
+/** Activities of a type the run scheduled. */
+function scheduledOf(history: History, type: string): number {
+  return eventsOfType(history.events ?? [], EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === type).length;
+}
+
+// Paged fan-out outputs (PATCH.pagedFanOutResults). `-inline` is recorded by a worker without a result
+// store (pages stay in the reference), `-stored` ones with one (CEDILLE_CLAIM_CHECK_URL and
+// CEDILLE_CODEC_KEYS in the recorder's environment: pages written, sealed and read back by activities).
+SCENARIOS.push(
+  {
+    name: 'foreach-paged-inline',
+    definition: def('replay-foreach-paged-inline', [
+      {
+        kind: 'forEach', id: 'fan', items: '${{ inputs.items }}', as: 'item', concurrency: 3, onItemFailure: 'continue', eventsPerItem: 12,
+        steps: [echo('x', '${{ item * 10 }}'), fail('maybe', 'item ${{ item }} failed', { when: '${{ item == 4 }}' })],
+      },
+      echo('counts', '${{ steps.fan.output.succeeded }}/${{ steps.fan.output.failures[0].index }}'),
+      echo('all', '${{ steps.fan.output.results.map(r, r.status) }}'),
+    ], { output: '${{ steps.fan.output.results.size() }}' }),
+    input: { items: [1, 2, 3, 4, 5] },
+    ticket: true,
+    initiator: 'alice',
+    expect: 'completed',
+    check: (h) => (scheduledOf(h, 'fanOutWritePage') === 0 ? undefined : 'pages were stored: record without CEDILLE_CLAIM_CHECK_URL'),
+  },
+  {
+    // As foreach-batched: one batch child continuing as new, now returning pages; a later step and the
+    // run output read every result (fanOutReadItems).
+    name: 'foreach-paged-batched-stored',
+    definition: def('replay-foreach-paged-batched', [
+      {
+        kind: 'forEach', id: 'fan', items: '${{ inputs.items }}', as: 'n', concurrency: 4, onItemFailure: 'fail', eventsPerItem: 120,
+        steps: [echo('x', '${{ n * 2 }}')],
+      },
+      echo('total', '${{ steps.fan.output.total }}'),
+      echo('sum', '${{ steps.fan.output.results.map(r, r.output.value).size() }}'),
+    ], { output: '${{ steps.fan.output.results.map(r, r.output.value) }}' }),
+    input: { items: Array.from({ length: 20 }, (_, i) => i) },
+    options: { batchEventLimit: 520 },
+    ticket: true,
+    initiator: 'alice',
+    expect: 'completed',
+    check: (h) => (scheduledOf(h, 'fanOutSeal') === 1 && scheduledOf(h, 'fanOutReadItems') >= 1 ? undefined : 'no stored pages: record with CEDILLE_CLAIM_CHECK_URL and CEDILLE_CODEC_KEYS'),
+  },
+  {
+    name: 'foreach-paged-pause-skip-stored',
+    definition: def('replay-foreach-paged-pause', [
+      {
+        kind: 'forEach', id: 'fan', items: '${{ [1, 2, 3] }}', as: 'item', concurrency: 2, onItemFailure: 'pause', eventsPerItem: 12,
+        steps: [echo('x', '${{ item }}'), fail('maybe', 'item ${{ item }} failed', { when: '${{ item == 2 }}' })],
+      },
+      echo('after', '${{ steps.fan.output.skipped }}'),
+    ]),
+    ticket: true,
+    initiator: 'alice',
+    expect: 'completed',
+    check: (h) => (scheduledOf(h, 'fanOutWritePage') >= 1 ? undefined : 'no stored pages: record with CEDILLE_CLAIM_CHECK_URL and CEDILLE_CODEC_KEYS'),
+    async drive(handle) {
+      await until(handle, 'fan', 'paused');
+      await handle.executeUpdate(skipFailedItemsUpdate, { args: [{ stepId: 'fan' }] });
+    },
+  },
+);
+
+// PATCH.sizeCheckBeforeScheduling: an activity input over the payload limit, with no claim-check store
+// (recorded without CEDILLE_CLAIM_CHECK_URL), fails the step before anything is scheduled.
+const doublings: CompiledStep[] = [{ kind: 'set', id: 's0', values: { v0: 'xy' } }];
+for (let i = 1; i <= 20; i++) doublings.push({ kind: 'set', id: `s${i}`, values: { [`v${i}`]: `\${{ vars.v${i - 1} + vars.v${i - 1} }}` } });
+SCENARIOS.push({
+  name: 'activity-size-check',
+  definition: def('replay-activity-size-check', [...doublings, echo('big', '${{ vars.v20 }}')], { output: '${{ size(vars.v20) }}' }),
+  ticket: true,
+  initiator: 'alice',
+  expect: 'failed',
+  check: (h) => (scheduledOf(h, 'core.echo') === 0 ? undefined : 'the activity was scheduled: record without CEDILLE_CLAIM_CHECK_URL'),
+});

@@ -57,6 +57,8 @@ export async function apiTestEnv(opts: { worker?: Partial<CreateWorkerOptions> |
     API_PORT: '0',
     // The run's codec (test/run.ts): the API's client must read what the test workers encrypt.
     ...(process.env.CEDILLE_CODEC_KEYS ? { CEDILLE_CODEC_KEYS: process.env.CEDILLE_CODEC_KEYS } : {}),
+    // Its claim check too, when the test sets one: the API resolves what the workers stored.
+    ...Object.fromEntries(['CEDILLE_CLAIM_CHECK_URL', 'CEDILLE_CLAIM_CHECK_THRESHOLD', 'CEDILLE_GCS_ENDPOINT'].filter((k) => process.env[k]).map((k) => [k, process.env[k]!])),
     // The run's signing key (test/run.ts): the test workers verify what this API signs.
     ...(process.env.CEDILLE_LINK_SECRET ? { CEDILLE_LINK_SECRET: process.env.CEDILLE_LINK_SECRET } : {}),
     ...(process.env.CEDILLE_TEST_DATABASE === 'postgres' && !opts.database ? { DATABASE_URL: await testDatabase('api') } : {}),

@@ -1,6 +1,7 @@
 // Test access to the real Temporal dev server started by test/run.ts: a client, and workers on a
 // task queue of the test's own, using the workflow bundle built once per run.
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter, type DataConverter, type Payload } from '@temporalio/common';
 import { NativeConnection, Runtime, DefaultLogger, type Worker } from '@temporalio/worker';
@@ -11,7 +12,7 @@ import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
 import { graphQuery, type ApprovalAnswer } from '../../workflows/interpreter/messages.ts';
 import { signAssertion } from '../../api/links/token.ts';
 import type { RunGraph } from '../../workflows/interpreter/graph.ts';
-import { AesGcmCodec, dataConverterFromEnv, isEncrypted, keyringFromEnv } from '../../codec/index.ts';
+import { AesGcmCodec, claimCheckReference, dataConverterFromEnv, isClaimCheck, isEncrypted, keyringFromEnv, LocalDirStore, storedPayload, storeFromUrl } from '../../codec/index.ts';
 import { signRunTicket } from '../../trust/run-ticket.ts';
 import { signingKeyFromEnv } from '../../trust/signing-key.ts';
 import type { TemporalConnectionOptions } from '../../infra/temporal-connection.ts';
@@ -137,6 +138,23 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
   }
 }
 
+/**
+ * A claim-check reference resolved synchronously, from a local-directory store (CEDILLE_TEST_CLAIM_CHECK,
+ * test/run.ts); references to other stores are decoded with the run's data converter (async).
+ */
+function redeemLocally(payload: Payload): Payload {
+  const store = process.env.CEDILLE_CLAIM_CHECK_URL ? storeFromUrl(process.env.CEDILLE_CLAIM_CHECK_URL) : undefined;
+  if (!(store instanceof LocalDirStore)) throw new Error('claim-check reference in history: decode it with the run\'s data converter (env.dataConverter)');
+  const ref = claimCheckReference(payload);
+  let bytes: Buffer | undefined;
+  try {
+    bytes = readFileSync(store.path(ref.key));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  return storedPayload(ref, bytes, store.url);
+}
+
 let codec: AesGcmCodec | null | undefined;
 /**
  * The value of a payload read from a raw history (`fetchHistory()` does not decode), decrypted first
@@ -144,6 +162,7 @@ let codec: AesGcmCodec | null | undefined;
  */
 export function payloadValue(payload: Payload | null | undefined): unknown {
   if (!payload) return undefined;
+  if (isClaimCheck(payload)) payload = redeemLocally(payload);
   if (isEncrypted(payload)) {
     if (codec === undefined) {
       const ring = keyringFromEnv();

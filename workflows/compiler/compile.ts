@@ -90,7 +90,8 @@ function compile(text: string, file: string, opts: CompileOptions): CompileResul
 
   const calls = resolveCalls(def.metadata.name, steps, source, opts.resolve);
   const errors = [...rules.errors, ...variableErrors, ...expressions.errors, ...activities.errors, ...calls.errors];
-  if (errors.length > 0) return failed(errors, rules.warnings);
+  const warnings = [...rules.warnings, ...expressions.warnings];
+  if (errors.length > 0) return failed(errors, warnings);
 
   const unhashed = normalize(def);
   const definition: CompiledDefinition = {
@@ -99,7 +100,7 @@ function compile(text: string, file: string, opts: CompileOptions): CompileResul
     dependencies: calls.dependencies,
     ...(opts.file ? { source: opts.file } : {}),
   };
-  return { ok: true, definition, warnings: sortErrors(rules.warnings) };
+  return { ok: true, definition, warnings: sortErrors(warnings) };
 }
 
 function checkStepExpressions(info: StepInfo, site: Site, expressions: ExpressionChecker, activities: ActivityChecker, outputScope: Scope | undefined): void {

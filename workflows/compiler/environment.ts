@@ -61,7 +61,10 @@ function outputType(info: StepInfo, catalog: Catalog, types: TypeRegistrar): str
     }
     case 'forEach': {
       const result = types.message({ index: 'int', status: 'string', output: 'dyn', error: 'dyn' }, 'ItemResult');
-      return types.message({ total: 'int', succeeded: 'int', failed: 'int', results: `list<${result}>` }, `ForEach_${info.id}`);
+      const failure = types.message({ index: 'int', error: 'string' }, 'ItemFailure');
+      // The paged output (interpreter PATCH.pagedFanOutResults); `results` is loaded where read.
+      const fields = { total: 'int', succeeded: 'int', failed: 'int', skipped: 'int', failures: `list<${failure}>`, failuresOmitted: 'int', results: `list<${result}>` };
+      return types.message(fields, `ForEach_${info.id}`);
     }
     default:
       return 'dyn';

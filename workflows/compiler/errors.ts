@@ -19,6 +19,7 @@ export type CompileErrorCode =
   | 'step-out-of-scope'
   | 'foreach-concurrency'
   | 'foreach-variable'
+  | 'foreach-results'
   | 'approval-timeout'
   | 'approval-escalation'
   | 'approval-quorum'

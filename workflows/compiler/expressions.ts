@@ -8,6 +8,7 @@ import type { Path } from './paths.ts';
 import { explainStepReference, type Scope, type StepInfo } from './scope.ts';
 import type { SourceDocument } from './source.ts';
 import { didYouMean } from './suggest.ts';
+import { readsAllItems } from '../interpreter/item-pages.ts';
 
 /** Where expressions are evaluated: the scope, and the document order of the place (for "runs later"). */
 export interface Site {
@@ -17,6 +18,7 @@ export interface Site {
 
 export class ExpressionChecker {
   readonly errors: CompileError[] = [];
+  readonly warnings: CompileError[] = [];
 
   constructor(
     private readonly source: SourceDocument,
@@ -84,6 +86,7 @@ export class ExpressionChecker {
     const before = this.errors.length;
     for (const ref of references(ast)) this.checkReference(ref, path, at(ref.start), site);
     if (this.errors.length > before) return undefined;
+    this.warnAboutAllItems(ast, expr, path, at);
     const result = site.scope.env.check(expr);
     if (!result.valid) {
       const e = result.error as { message?: string; range?: { start: number } } | undefined;
@@ -91,6 +94,20 @@ export class ExpressionChecker {
       return undefined;
     }
     return result.type ?? 'dyn';
+  }
+
+  /** An expression reading a forEach's per-item results as a whole loads them all (from their pages) into one value. */
+  private warnAboutAllItems(ast: ASTNode, expr: string, path: Path, at: (start: number) => { line: number; column: number }): void {
+    const ids = new Set<string>();
+    for (const ref of references(ast)) if (ref.root === 'steps' && this.steps.get(ref.key)?.kind === 'forEach') ids.add(ref.key);
+    for (const id of ids) {
+      if (!readsAllItems(expr, id)) continue;
+      const message =
+        `reads every per-item result of forEach '${id}' as one value: they are loaded from their pages whenever this runs, ` +
+        `and a large fan-out makes it a large payload; prefer steps.${id}.output.total/succeeded/failed/failures, ` +
+        `or read them page by page (GET /v1/runs/{run}/steps/${id}/items, cedille get <run> --items ${id})`;
+      this.warnings.push({ ...this.source.error(path, message, 'foreach-results'), ...at(Math.max(0, expr.indexOf(`steps.${id}`))) });
+    }
   }
 
   private checkReference(ref: Reference, path: Path, pos: { line: number; column: number }, site: Site): void {

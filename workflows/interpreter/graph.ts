@@ -1,6 +1,7 @@
 // The step graph a run exposes through the `graph` query: one node per step of the definition,
 // created up front (all pending) so a UI can draw the whole workflow from the first moment.
 import type { CompiledDefinition, CompiledStep } from '../dsl/compiled.ts';
+import type { ItemsRef } from './item-pages.ts';
 
 export type NodeStatus =
   | 'pending'
@@ -48,6 +49,10 @@ export interface FanOutView {
   /** First failed items (index and error), at most 100. */
   failures: { index: number; error: string }[];
   rounds: number;
+  /** Failed items an operator skipped (paged fan-outs). */
+  skipped?: number;
+  /** Where every per-item result is, once the fan-out ended (paged fan-outs: GET /v1/runs/:id/steps/:step/items). */
+  results?: ItemsRef;
 }
 
 export interface GraphNode {

@@ -10,7 +10,8 @@ import type { Frame } from './frame.ts';
 import { Inbox } from './inbox.ts';
 import { STEP_EXECUTORS } from './steps/index.ts';
 import type { ApprovalState } from './steps/approval.ts';
-import type { PausedFanOut } from './steps/for-each.ts';
+import { readItems, type ItemResult, type PausedFanOut } from './steps/for-each.ts';
+import { inlineResults, isItemsRef, readsAllItems, type ItemsRef } from './item-pages.ts';
 import type { RunTrust } from './trust.ts';
 
 export interface RunContext {
@@ -35,6 +36,8 @@ export class Interpreter {
   private endedAt?: string;
   private error?: string;
   private readonly waiting = new Set<string>();
+  /** Per-item results of paged fan-outs loaded for the steps that read them, by index key, with how many steps hold them. */
+  private readonly loadedItems = new Map<string, { results: ItemResult[]; holders: number }>();
 
   constructor(
     readonly run: RunContext,
@@ -54,13 +57,65 @@ export class Interpreter {
   scope(frame: Frame): Scope {
     return {
       inputs: this.run.inputs,
-      steps: frame.steps,
+      steps: this.withItems(frame.steps),
       vars: frame.vars,
       workflow: this.run.workflow,
       now: new Date(Date.now()),
       events: this.inbox.all(),
       ...(frame.locals ? { locals: frame.locals } : {}),
     };
+  }
+
+  /** Step results as expressions see them: a paged fan-out's `results` is the list of per-item results when loaded (or inline). */
+  private withItems(steps: Frame['steps']): Frame['steps'] {
+    let seen: Frame['steps'] | undefined;
+    for (const [id, r] of Object.entries(steps)) {
+      const ref = pagedResults(r.output);
+      if (!ref) continue;
+      const results = ref.$items.index ? this.loadedItems.get(ref.$items.index.key)?.results : inlineResults(ref);
+      if (!results) continue;
+      seen ??= { ...steps };
+      seen[id] = { ...r, output: { ...(r.output as object), results } };
+    }
+    return seen ?? steps;
+  }
+
+  /**
+   * The stored per-item results that `source` (a step or an expression) reads as a whole
+   * (`steps.<id>.output.results`, `steps.<id>.output`, `steps.<id>`), not loaded yet or loaded for
+   * another step. Synchronous, and empty for every run recorded before PATCH.pagedFanOutResults
+   * (no output holds a reference there), so those runs take exactly the code path they took.
+   */
+  itemsRead(source: unknown, frame: Frame): ItemsRef[] {
+    let text: string | undefined;
+    const refs: ItemsRef[] = [];
+    for (const [id, r] of Object.entries(frame.steps)) {
+      const ref = pagedResults(r.output);
+      if (!ref?.$items.index) continue;
+      text ??= JSON.stringify(source) ?? '';
+      if (readsAllItems(text, id)) refs.push(ref);
+    }
+    return refs;
+  }
+
+  /** Loads the given references (an activity each, unless already loaded) for as long as `body` runs. The compiler warns where a definition does this. */
+  async withItemsLoaded<T>(refs: ItemsRef[], body: () => Promise<T> | T): Promise<T> {
+    const held: string[] = [];
+    try {
+      for (const ref of refs) {
+        const key = ref.$items.index!.key;
+        const loaded = this.loadedItems.get(key);
+        if (loaded) loaded.holders++;
+        else this.loadedItems.set(key, { results: await readItems(ref), holders: 1 });
+        held.push(key);
+      }
+      return await body();
+    } finally {
+      for (const key of held) {
+        const loaded = this.loadedItems.get(key);
+        if (loaded && --loaded.holders <= 0) this.loadedItems.delete(key);
+      }
+    }
   }
 
   evaluate(value: unknown, frame: Frame): unknown {
@@ -98,7 +153,12 @@ export class Interpreter {
     for (const step of steps) await this.runStep(step, frame);
   }
 
-  async runStep(step: CompiledStep, frame: Frame): Promise<void> {
+  runStep(step: CompiledStep, frame: Frame): Promise<void> {
+    const refs = this.itemsRead(step, frame);
+    return refs.length ? this.withItemsLoaded(refs, () => this.runLoadedStep(step, frame)) : this.runLoadedStep(step, frame);
+  }
+
+  private async runLoadedStep(step: CompiledStep, frame: Frame): Promise<void> {
     if (step.when && !this.condition(step.when, frame)) {
       this.skip(step, frame);
       return;
@@ -179,6 +239,12 @@ export class Interpreter {
     if (error) this.error = error;
     this.setStatus(status);
   }
+}
+
+/** The reference of a paged fan-out's output, if `output` is one. */
+function pagedResults(output: unknown): ItemsRef | undefined {
+  const results = (output as { results?: unknown } | undefined)?.results;
+  return isItemsRef(results) ? results : undefined;
 }
 
 export function nowIso(): string {

@@ -28,6 +28,10 @@ export const PATCH = {
   namedRunsIgnoreMemoInitiator: 'named-runs-ignore-memo-initiator',
   /** Children and continuations are admitted only when the run that started them is the worker's own (worker/lineage.ts). */
   verifiedOrigin: 'verified-origin',
+  /** forEach outputs are bounded: per-item results go to pages behind a reference (item-pages.ts). */
+  pagedFanOutResults: 'paged-fan-out-results',
+  /** An activity input too large for history fails its step before scheduling (payload-size.ts). */
+  sizeCheckBeforeScheduling: 'size-check-before-scheduling',
 } as const;
 
 /**

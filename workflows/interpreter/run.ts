@@ -122,7 +122,12 @@ export async function interpret(run: RunInput): Promise<unknown> {
       await ix.runStep(def.steps[next]!, frame);
     }
     if (next >= def.steps.length) {
-      output = def.output !== undefined ? evaluateValue(def.output, ix.scope(frame)) : defaultOutput(frame);
+      if (def.output === undefined) output = defaultOutput(frame);
+      else {
+        const refs = ix.itemsRead(def.output, frame);
+        const evaluate = () => evaluateValue(def.output, ix.scope(frame));
+        output = refs.length ? await ix.withItemsLoaded(refs, evaluate) : evaluate();
+      }
     }
   } catch (err) {
     failure = err;

@@ -1,4 +1,6 @@
-import { scheduleActivity, ActivityFailure, ApplicationFailure, ActivityCancellationType } from '@temporalio/workflow';
+import { scheduleActivity, ActivityFailure, ApplicationFailure, ActivityCancellationType, patched } from '@temporalio/workflow';
+import { PATCH } from '../patches.ts';
+import { checkPayloadSize } from '../payload-size.ts';
 import type { ActivityStepC } from '../../dsl/compiled.ts';
 import type { ActivityResult } from '../../../worker/activity-result.ts';
 import type { StepExecutor } from './types.ts';
@@ -25,6 +27,7 @@ export function activityOptions(step: ActivityStepC, activityId: string) {
 
 export const runActivity: StepExecutor<'activity'> = async (step, frame, ix) => {
   const input = ix.evaluate(step.with, frame);
+  if (patched(PATCH.sizeCheckBeforeScheduling)) await checkPayloadSize(input, `the input of activity step '${step.id}' (${step.activity})`);
   try {
     const result = await scheduleActivity<ActivityResult>(step.activity, [input], activityOptions(step, frame.path + step.id));
     ix.mark(frame, step.id, { attempts: result.attempt });

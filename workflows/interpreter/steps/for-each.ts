@@ -2,7 +2,7 @@
 // that lets an operator re-run only the failed items. Small fan-outs run inline; large ones are
 // split into batch child workflows (see ../batch.ts) so that no execution's history grows past
 // Temporal's limits, whatever the number of items.
-import { ApplicationFailure, condition, executeChild, isCancellation, patched, workflowInfo } from '@temporalio/workflow';
+import { ApplicationFailure, condition, executeChild, isCancellation, patched, proxyActivities, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import type { ForEachStepC } from '../../dsl/compiled.ts';
 import type { FanOutView } from '../graph.ts';
 import { describeError } from '../errors.ts';
@@ -12,6 +12,8 @@ import type { BatchInput } from '../batch.ts';
 import type { StepExecutor } from './types.ts';
 import { trustOf } from '../trust.ts';
 import { PATCH } from '../patches.ts';
+import type { FanOutActivities } from '../../../worker/fan-out-activities.ts';
+import { chunkResults, inlineItemsRef, isStoredPage, type InlinePage, type ItemsRef, type PageRef } from '../item-pages.ts';
 
 export interface ItemResult {
   index: number;
@@ -25,6 +27,68 @@ export interface FanOutOutput {
   succeeded: number;
   failed: number;
   results: ItemResult[];
+}
+
+/** The output of a forEach under PATCH.pagedFanOutResults: bounded whatever the number of items. */
+export interface PagedFanOutOutput {
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Failed items an operator skipped (skipFailedItems). */
+  skipped: number;
+  /** The first failed items with their errors, at most FAILURES_IN_OUTPUT. */
+  failures: { index: number; error: string }[];
+  /** Failed items not listed in `failures`. */
+  failuresOmitted: number;
+  /** Every per-item result, by reference (item-pages.ts); expressions reading it load them. */
+  results: ItemsRef;
+}
+
+/** What a batch child returns when its parent pages results: pages and which items failed, never the outputs. */
+export interface BatchSummary {
+  pages: PageRef[];
+  succeeded: number;
+  /** Every failed item's index. */
+  failedIndices: number[];
+  /** The first failed items with their errors. */
+  failures: { index: number; error: string }[];
+}
+
+export const FAILURES_IN_OUTPUT = 20;
+
+const fanOut = proxyActivities<FanOutActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '1s', maximumInterval: '1 minute', nonRetryableErrorTypes: ['NoResultStore', 'CodecError'] },
+});
+const fanOutLocal = proxyLocalActivities<Pick<FanOutActivities, 'fanOutHasStore'>>({ startToCloseTimeout: '10s' });
+
+/** Whether the worker has a claim-check store (asked through a local activity: the answer is in history). */
+export function workerHasStore(): Promise<boolean> {
+  return fanOutLocal.fanOutHasStore();
+}
+
+/**
+ * Pages of results: written to the store by activities when the worker has one (asked once per
+ * execution: the answer is in history), else kept inline.
+ */
+export async function writePages(results: readonly (ItemResult | undefined)[]): Promise<PageRef[]> {
+  const chunks = chunkResults(results);
+  if (!chunks.length) return [];
+  if (!(await workerHasStore())) return chunks.map((items): InlinePage => ({ items }));
+  const pages: PageRef[] = [];
+  for (const items of chunks) pages.push(await fanOut.fanOutWritePage({ items }));
+  return pages;
+}
+
+/** One reference for all pages of a fan-out (rounds merged, index order): sealed by an activity when any page is stored. */
+async function sealPages(pages: PageRef[]): Promise<ItemsRef> {
+  if (!pages.some(isStoredPage)) return inlineItemsRef(pages as InlinePage[]);
+  return fanOut.fanOutSeal({ pages });
+}
+
+/** Every result a reference stands for (an expression reads them all). */
+export async function readItems(ref: ItemsRef): Promise<ItemResult[]> {
+  return ref.$items.index ? fanOut.fanOutReadItems({ ref }) : (ref.$items.pages ?? []).flatMap((p) => p.items);
 }
 
 export interface PausedFanOut {
@@ -116,6 +180,20 @@ function record(view: FanOutView, results: ItemResult[], result: ItemResult): vo
   }
 }
 
+/**
+ * Records a batch's summary: its pages, and a status-only result per item (the outputs stay in the
+ * pages; errors are kept for the first failures only).
+ */
+function recordSummary(view: FanOutView, results: ItemResult[], pages: PageRef[], batch: readonly number[], summary: BatchSummary): void {
+  pages.push(...summary.pages);
+  const errors = new Map(summary.failures.map((f) => [f.index, f.error]));
+  const failed = new Set(summary.failedIndices);
+  for (const index of batch) {
+    if (!failed.has(index)) record(view, results, { index, status: 'completed' });
+    else record(view, results, { index, status: 'failed', error: errors.get(index) ?? 'failed (error in the per-item results)' });
+  }
+}
+
 /** Step results the body refers to (`steps.<id>`), so batch children get only what they need. */
 function referencedSteps(step: ForEachStepC, frame: Frame): Frame['steps'] {
   const text = JSON.stringify([step.steps, step.output]);
@@ -140,7 +218,7 @@ async function runBatches(
   items: readonly unknown[],
   indices: readonly number[],
   plan: BatchPlan,
-  opts: { round: number; results: ItemResult[]; view: FanOutView },
+  opts: { round: number; results: ItemResult[]; view: FanOutView; pages?: PageRef[] },
 ): Promise<void> {
   const batches: number[][] = [];
   for (let i = 0; i < indices.length; i += plan.batchSize) batches.push(indices.slice(i, i + plan.batchSize));
@@ -163,6 +241,7 @@ async function runBatches(
       ...(frame.locals ? { locals: frame.locals } : {}),
     },
     done: [],
+    ...(opts.pages ? { pages: true as const } : {}),
   } satisfies Omit<BatchInput, 'items'>;
   let next = 0;
   const worker = async () => {
@@ -172,11 +251,12 @@ async function runBatches(
       opts.view.running += batch.length;
       try {
         const input: BatchInput = { ...base, items: batch.map((index) => ({ index, value: items[index] })) };
-        const results = await executeChild<(i: BatchInput) => Promise<ItemResult[]>>('forEachBatch', {
+        const results = await executeChild<(i: BatchInput) => Promise<ItemResult[] | BatchSummary>>('forEachBatch', {
           args: [input],
           workflowId: `${workflowInfo().workflowId}/${frame.path}${step.id}/r${opts.round}/b${k}`,
         });
-        for (const r of results) record(opts.view, opts.results, r);
+        if (Array.isArray(results)) for (const r of results) record(opts.view, opts.results, r);
+        else recordSummary(opts.view, opts.results, opts.pages!, batch, results);
       } finally {
         opts.view.running -= batch.length;
       }
@@ -194,13 +274,19 @@ export const runForEach: StepExecutor<'forEach'> = async (step, frame, ix) => {
   ix.markTree(frame, step.steps, 'running');
   let pending = items.map((_, i) => i);
   const key = frame.path + step.id;
+  // Histories recorded before this patch returned every per-item result in the output.
+  const pages: PageRef[] | undefined = patched(PATCH.pagedFanOutResults) ? [] : undefined;
+  let skipped = 0;
 
   for (let round = 1; pending.length; round++) {
     view.rounds = round;
     view.failures = [];
     const plan = planBatches(pending.length, step.concurrency, step.eventsPerItem);
-    if (plan) await runBatches(step, frame, ix, items, pending, plan, { round, results, view });
-    else await runInline(step, frame, ix, items, pending, { concurrency: step.concurrency, round, results, view });
+    if (plan) await runBatches(step, frame, ix, items, pending, plan, { round, results, view, ...(pages ? { pages } : {}) });
+    else {
+      await runInline(step, frame, ix, items, pending, { concurrency: step.concurrency, round, results, view });
+      if (pages) pages.push(...(await writePages(pending.map((i) => results[i]))));
+    }
 
     const failed = pending.filter((i) => results[i]?.status === 'failed');
     if (!failed.length || step.onItemFailure !== 'pause') break;
@@ -216,12 +302,15 @@ export const runForEach: StepExecutor<'forEach'> = async (step, frame, ix) => {
     }
     ix.mark(frame, step.id, { status: 'running' });
     pending = paused.decision === 'retry' ? failed : [];
+    if (paused.decision === 'skip') skipped = failed.length;
   }
 
-  const output: FanOutOutput = { total: items.length, succeeded: view.succeeded, failed: view.failed, results };
+  const first = results.find((r) => r?.status === 'failed');
+  const output: FanOutOutput | PagedFanOutOutput = pages
+    ? await pagedOutput(items.length, view, results, pages, skipped)
+    : { total: items.length, succeeded: view.succeeded, failed: view.failed, results };
   ix.markTree(frame, step.steps, output.failed ? 'failed' : 'completed');
   if (output.failed && step.onItemFailure === 'fail') {
-    const first = results.find((r) => r.status === 'failed');
     throw ApplicationFailure.create({
       message: `${output.failed} of ${output.total} items failed (first: item ${first?.index}: ${first?.error})`,
       type: 'FanOutFailed',
@@ -231,3 +320,19 @@ export const runForEach: StepExecutor<'forEach'> = async (step, frame, ix) => {
   }
   return output;
 };
+
+async function pagedOutput(total: number, view: FanOutView, results: readonly ItemResult[], pages: PageRef[], skipped: number): Promise<PagedFanOutOutput> {
+  const failures = results.filter((r) => r?.status === 'failed');
+  const ref = await sealPages(pages);
+  view.results = ref;
+  view.skipped = skipped;
+  return {
+    total,
+    succeeded: view.succeeded,
+    failed: view.failed,
+    skipped,
+    failures: failures.slice(0, FAILURES_IN_OUTPUT).map((r) => ({ index: r.index, error: r.error ?? '' })),
+    failuresOmitted: Math.max(0, failures.length - FAILURES_IN_OUTPUT),
+    results: ref,
+  };
+}
