@@ -36,10 +36,36 @@ const PREVIOUS_RELEASE = '5207bea92332';
 const admin = () => topo.token('admin');
 const operator = () => topo.token('operator');
 
-async function register(apiIndex: number, source: string): Promise<{ name: string; hash: string }> {
+/** Registers a definition named `name` (its `spec` given as YAML lines) through one of the APIs. */
+async function register(apiIndex: number, name: string, spec: string): Promise<{ name: string; hash: string }> {
+  const source = `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1\nkind: WorkflowDefinition\nmetadata: { name: ${name} }\nspec:\n${spec}`;
   const res = await call(topo.apis[apiIndex]!, admin(), 'POST', '/v1/definitions', { source });
   assert.equal(res.status, 201, res.text);
   return res.json.definition!;
+}
+
+/** Édith's link for a run's `review` step, as notify.send would mail it (same key, same claims). */
+function edithsLink(workflowId: string, nonce: string): string {
+  return signLink({ workflowId, stepId: 'review', approver: 'edith', groups: ['ets-it'], exp: Math.floor(Date.now() / 1000) + 3600, nonce }, topo.linkSecret);
+}
+
+/** Opens a link's page on one API; its form nonce when it shows the form. */
+async function linkPage(apiIndex: number, token: string): Promise<{ status: number; text: string; form?: string }> {
+  const res = await fetch(`${topo.apis[apiIndex]!.url}/approve/${token}`);
+  const text = await res.text();
+  const form = /name="form" value="([^"]+)"/.exec(text)?.[1];
+  return { status: res.status, text, ...(form ? { form } : {}) };
+}
+
+/** Answers a link through one API with the form of its page; the status of the answer. */
+async function answerLink(apiIndex: number, token: string, decision: 'approve' | 'reject', form: string): Promise<number> {
+  const res = await fetch(`${topo.apis[apiIndex]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision, form }) });
+  return res.status;
+}
+
+async function waitingAt(workflowId: string, step: string): Promise<void> {
+  const handle = topo.client.workflow.getHandle(workflowId);
+  await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === step)?.status === 'waiting' ? true : undefined), 120_000, `${step} to wait`);
 }
 
 async function result(workflowId: string): Promise<unknown> {
@@ -49,11 +75,7 @@ async function result(workflowId: string): Promise<unknown> {
 describe('two APIs and two workers on one Temporal server and one PostgreSQL', () => {
   it('a definition registered through API A starts through API B, and by its type name from a plain Temporal client', async () => {
     const s = suffix();
-    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
-kind: WorkflowDefinition
-metadata: { name: topo-greet-${s} }
-spec:
-  workflowType: topoGreet${s}
+    const def = await register(0, `topo-greet-${s}`, `  workflowType: topoGreet${s}
   steps:
     - id: greet
       activity: core.echo
@@ -92,11 +114,7 @@ spec:
 
   it('an approval link used through API A is refused through API B', async () => {
     const s = suffix();
-    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
-kind: WorkflowDefinition
-metadata: { name: topo-approve-${s} }
-spec:
-  steps:
+    const def = await register(0, `topo-approve-${s}`, `  steps:
     - id: review
       approval: { title: Topology, groups: [ets-it], quorum: 1, timeout: 1h, onTimeout: reject }
   output: done
@@ -104,31 +122,21 @@ spec:
     const started = await call(topo.apis[0]!, operator(), 'POST', '/v1/runs', { definition: def.name });
     assert.equal(started.status, 201, started.text);
     const workflowId: string = started.json.run!.id;
-    const handle = topo.client.workflow.getHandle(workflowId);
-    await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'review')?.status === 'waiting' ? true : undefined), 30_000, 'the approval to wait');
-    // The link notify.send would mail to Édith (same key, same claims).
-    const token = signLink({ workflowId, stepId: 'review', approver: 'edith', groups: ['ets-it'], exp: Math.floor(Date.now() / 1000) + 3600, nonce: `nonce-${s}` }, topo.linkSecret);
-    const page = async (i: number) => fetch(`${topo.apis[i]!.url}/approve/${token}`).then(async (r) => ({ status: r.status, text: await r.text() }));
-    const shown = await page(0);
-    const form = /name="form" value="([^"]+)"/.exec(shown.text)?.[1];
-    assert.ok(form, `A shows the form: ${shown.status} ${shown.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 600)}`);
-    const answered = await fetch(`${topo.apis[0]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) });
-    assert.equal(answered.status, 200, await answered.text());
-    assert.equal(await handle.result(), 'done');
-    const onB = await page(1);
+    await waitingAt(workflowId, 'review');
+    const token = edithsLink(workflowId, `nonce-${s}`);
+    const shown = await linkPage(0, token);
+    assert.ok(shown.form, `A shows the form: ${shown.status} ${shown.text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 600)}`);
+    assert.equal(await answerLink(0, token, 'approve', shown.form), 200);
+    assert.equal(await result(workflowId), 'done');
+    const onB = await linkPage(1, token);
     assert.equal(onB.status, 409);
     assert.match(onB.text, /already used/);
-    const postOnB = await fetch(`${topo.apis[1]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'reject', form }) });
-    assert.equal(postOnB.status, 409);
+    assert.equal(await answerLink(1, token, 'reject', shown.form), 409);
   });
 
   it('a 2,000-item fan-out finishes through a worker SIGKILL, a Temporal server restart and a PostgreSQL crash; every item once', { timeout: 900_000 }, async () => {
     const s = suffix();
-    const def = await register(1, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
-kind: WorkflowDefinition
-metadata: { name: topo-fan-${s} }
-spec:
-  input:
+    const def = await register(1, `topo-fan-${s}`, `  input:
     type: object
     properties: { items: { type: array, items: { type: integer } } }
     required: [items]
@@ -178,11 +186,7 @@ spec:
 
   it('an API SIGKILLed mid-request: the retries through the other API give one run per idempotency key, each recorded once', { timeout: 300_000 }, async () => {
     const s = suffix();
-    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
-kind: WorkflowDefinition
-metadata: { name: topo-idem-${s} }
-spec:
-  steps:
+    const def = await register(0, `topo-idem-${s}`, `  steps:
     - id: greet
       activity: core.echo
       with: { value: "\${{ inputs.n }}" }
@@ -227,11 +231,7 @@ spec:
     execFileSync('sh', ['-c', `git -C "${REPO}" archive ${PREVIOUS_RELEASE} | tar -x -C "${old}"`]);
     symlinkSync(join(REPO, 'node_modules'), join(old, 'node_modules'));
     const s = suffix();
-    const def = await register(0, `apiVersion: workflows.cedille.etsmtl.ca/v1alpha1
-kind: WorkflowDefinition
-metadata: { name: topo-upgrade-${s} }
-spec:
-  steps:
+    const def = await register(0, `topo-upgrade-${s}`, `  steps:
     - id: before
       activity: core.echo
       with: { value: before }
@@ -248,16 +248,14 @@ spec:
     const started = await call(topo.apis[0]!, operator(), 'POST', '/v1/runs', { definition: def.name });
     assert.equal(started.status, 201, started.text);
     const handle = topo.client.workflow.getHandle(started.json.run!.id);
-    await eventually(async () => ((await handle.query(graphQuery)).nodes.find((n) => n.id === 'review')?.status === 'waiting' ? true : undefined), 120_000, 'the run to wait under the previous release');
+    await waitingAt(handle.workflowId, 'review');
 
     await previous.kill();
     for (const w of topo.workers) await w.start();
-    const token = signLink({ workflowId: handle.workflowId, stepId: 'review', approver: 'edith', groups: ['ets-it'], exp: Math.floor(Date.now() / 1000) + 3600, nonce: `upgrade-${s}` }, topo.linkSecret);
-    const shown = await (await fetch(`${topo.apis[1]!.url}/approve/${token}`)).text();
-    const form = /name="form" value="([^"]+)"/.exec(shown)?.[1];
-    assert.ok(form, `the page shows the form: ${shown.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 600)}`);
-    const answered = await fetch(`${topo.apis[1]!.url}/approve/${token}`, { method: 'POST', body: new URLSearchParams({ decision: 'approve', form }) });
-    assert.equal(answered.status, 200, await answered.text());
+    const token = edithsLink(handle.workflowId, `upgrade-${s}`);
+    const shown = await linkPage(1, token);
+    assert.ok(shown.form, 'the page shows the form');
+    assert.equal(await answerLink(1, token, 'approve', shown.form), 200);
     assert.equal(await handle.result(), 'before-after');
     const echoes = (await handle.fetchHistory()).events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'core.echo');
     assert.equal(echoes.length, 2, 'each step ran once, across the two releases');
