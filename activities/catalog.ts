@@ -9,7 +9,8 @@ export type Catalog = ReadonlyMap<string, ActivityDefinition>;
 
 const root = dirname(fileURLToPath(import.meta.url));
 
-function activityFiles(dir: string): string[] {
+/** The activity modules the catalog imports (what the worker runs; test/infra/images.test.ts scans them). */
+export function activityFiles(dir: string = root): string[] {
   const files: string[] = [];
   for (const system of readdirSync(dir).sort()) {
     const sysDir = join(dir, system);

@@ -5,7 +5,7 @@ import { NativeConnection, Runtime } from '@temporalio/worker';
 import { describeTemporalConnection, temporalConnectionFromEnv } from '../infra/temporal-connection.ts';
 import { workerHealthListen, workspaceEgressExcept } from './config.ts';
 import { startHealthServer } from './health-server.ts';
-import { freePort } from '../infra/tools/temporal-dev-server.ts';
+import { freePort } from '../infra/free-port.ts';
 import { createWorker } from './worker.ts';
 import { ensureSearchAttributes } from './search-attributes.ts';
 import { loadNotifyConfig } from '../activities/notify/config.ts';

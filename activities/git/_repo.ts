@@ -83,6 +83,9 @@ export interface RunOptions {
   signal?: AbortSignal;
 }
 
+/** What runGit spawns: git, and ssh that git runs for ssh remotes (GIT_SSH_COMMAND). The app image installs both. */
+export const SPAWNED_BINARIES = ['git', 'ssh'] as const;
+
 /** Runs git; resolves stdout (Buffer), rejects with GitCommandError on a non-zero exit. */
 export function runGit(args: string[], opts: RunOptions = {}): Promise<Buffer> {
   return new Promise((resolvePromise, reject) => {

@@ -4,7 +4,10 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { pinnedKubeDir } from '../../infra/tools/kubernetes/index.ts';
+import { pinnedKubeDir } from '../../infra/tools/kubernetes/pinned.ts';
+
+/** What runKubectl spawns (KUBECTL_PATH or the pinned build may point elsewhere; the app image installs `kubectl`). */
+export const SPAWNED_BINARIES = ['kubectl'] as const;
 
 export function kubectlPath(env: NodeJS.ProcessEnv = process.env): string {
   if (env.KUBECTL_PATH) {

@@ -6,6 +6,9 @@ import { createServer } from 'node:net';
 import { Connection } from '@temporalio/client';
 import { ensureTemporalCli } from './temporal.ts';
 import { SEARCH_ATTRIBUTES } from '../../workflows/search-attributes.ts';
+import { freePort } from '../free-port.ts';
+
+export { freePort };
 
 /**
  * Dynamic config of every dev server we start: the dev server's default rate limits throttle one
@@ -49,18 +52,6 @@ export interface DevServer {
   namespace: string;
   process: ChildProcess;
   stop(): Promise<void>;
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
 }
 
 /** `preferred` if nothing listens on it on loopback, else a free port. */

@@ -5,17 +5,15 @@
 // ETCD_PATH, KWOK_PATH) wins; otherwise the pinned build under the tools cache, built on first use with
 // the local Go toolchain (`go` on PATH or $GO).
 // Idempotent and offline-safe: once built (a marker file says so), nothing runs Go or touches the network.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { toolsDir } from '../paths.ts';
 import { run, say } from '../run.ts';
 import { buildInto, goBinary, goInstall } from '../go-build.ts';
 import { TOOL_VERSIONS } from '../versions.ts';
+import { KUBE_TOOLS_MODULE_DIR, kubeVersionLdflags, pinnedKubeDir } from './pinned.ts';
 
-/** This directory: the Go module the control plane is built from. */
-export const KUBE_TOOLS_MODULE_DIR = fileURLToPath(new URL('.', import.meta.url));
+export { KUBE_TOOLS_MODULE_DIR, kubeVersionLdflags, pinnedKubeDir };
 
 export type KubeBinary = 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubectl' | 'etcd';
 export type ClusterBinary = KubeBinary | 'kwok';
@@ -39,32 +37,6 @@ const PACKAGES: Record<KubeBinary, string> = {
   etcd: 'go.etcd.io/etcd/server/v3',
 };
 const KUBE_BINARIES = Object.keys(PACKAGES) as KubeBinary[];
-
-/** The version the Kubernetes binaries report (`/version`, `--version`), stamped as `make` would. */
-export function kubeVersionLdflags(version: string = TOOL_VERSIONS.kubernetes): string {
-  const [major, minor] = version.split('.');
-  const pkg = 'k8s.io/component-base/version';
-  return [
-    '-s',
-    '-w',
-    `-X ${pkg}.gitVersion=v${version}`,
-    `-X ${pkg}.gitMajor=${major}`,
-    `-X ${pkg}.gitMinor=${minor}`,
-    `-X ${pkg}.gitTreeState=clean`,
-    `-X ${pkg}.buildDate=1970-01-01T00:00:00Z`,
-  ].join(' ');
-}
-
-/**
- * The cache directory of the Kubernetes build: named by version and a digest of go.mod + go.sum, so
- * any change to the module (a bump, a new replace) builds afresh instead of reusing stale binaries.
- */
-export function pinnedKubeDir(env = process.env): string {
-  const digest = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'tools.go']) digest.update(readFileSync(join(KUBE_TOOLS_MODULE_DIR, f)));
-  digest.update(kubeVersionLdflags());
-  return join(toolsDir(env), `kubernetes-${TOOL_VERSIONS.kubernetes}-${digest.digest('hex').slice(0, 10)}`);
-}
 
 export function pinnedKwokDir(env = process.env): string {
   return join(toolsDir(env), `kwok-${TOOL_VERSIONS.kwok}`);
