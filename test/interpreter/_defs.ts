@@ -10,7 +10,7 @@ import { ApplicationFailure, defineSearchAttributeKey, SearchAttributeType, type
 import proto, { type temporal } from '@temporalio/proto';
 import { compileSource } from '../../workflows/compiler/index.ts';
 import { loadCatalog, type Catalog } from '../../activities/catalog.ts';
-import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import type { CompiledDefinition, CompiledStep } from '../../workflows/dsl/compiled.ts';
 import type { GraphNode, RunGraph } from '../../workflows/interpreter/graph.ts';
 import { signedAnswer, type RunningWorker, type TemporalTestEnv } from '../support/temporal.ts';
 import type { CreateWorkerOptions } from '../../worker/worker.ts';
@@ -266,3 +266,16 @@ export function answer(handle: WorkflowHandle, stepId: string, who: { id: string
 }
 
 export { eventually };
+
+/** A compiled definition of one forEach step `fan` over `inputs.items` (as `item`, 200 at a time, failing on an item's failure) whose body is `body`. */
+export function fanOutDefinition(name: string, body: CompiledStep, extra: Partial<CompiledDefinition> = {}): CompiledDefinition {
+  return {
+    apiVersion: 'test/v1',
+    kind: 'WorkflowDefinition',
+    name,
+    hash: name,
+    dependencies: {},
+    steps: [{ kind: 'forEach', id: 'fan', items: '${{ inputs.items }}', as: 'item', concurrency: 200, onItemFailure: 'fail', eventsPerItem: 6, steps: [body] }],
+    ...extra,
+  };
+}

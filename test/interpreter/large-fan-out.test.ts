@@ -14,31 +14,13 @@ import { NO_DEFINITIONS, testCatalog } from '../support/activities/index.ts';
 import { runFigures } from '../support/history-figures.ts';
 import { itemsOf } from '../support/fan-out.ts';
 import { firstRunId } from '../replay/history.ts';
-import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import { fanOutDefinition } from './_defs.ts';
 import type { PagedFanOutOutput } from '../../workflows/interpreter/steps/for-each.ts';
 
 const ITEM_BYTES = 1_000;
 const MAX_PAYLOAD = 512 * 1024;
 
-const definition: CompiledDefinition = {
-  apiVersion: 'test/v1',
-  kind: 'WorkflowDefinition',
-  name: 'large-fan-out',
-  hash: 'large-fan-out',
-  dependencies: {},
-  steps: [
-    {
-      kind: 'forEach',
-      id: 'fan',
-      items: '${{ inputs.items }}',
-      as: 'item',
-      concurrency: 200,
-      onItemFailure: 'fail',
-      eventsPerItem: 6,
-      steps: [{ kind: 'activity', id: 'make', activity: 'test.payload', with: { index: '${{ item }}', bytes: ITEM_BYTES }, retry: { maximumAttempts: 5 }, timeouts: { startToCloseMs: 30_000 } }],
-    },
-  ],
-};
+const definition = fanOutDefinition('large-fan-out', { kind: 'activity', id: 'make', activity: 'test.payload', with: { index: '${{ item }}', bytes: ITEM_BYTES }, retry: { maximumAttempts: 5 }, timeouts: { startToCloseMs: 30_000 } });
 
 let env: TemporalTestEnv;
 let store: string | undefined;

@@ -6,32 +6,17 @@ import assert from 'node:assert/strict';
 import { temporalTestEnv, type TemporalTestEnv } from '../support/temporal.ts';
 import { NO_DEFINITIONS } from '../support/activities/index.ts';
 import { firstRunId, runChain, scheduledActivityIds, startedChildren } from '../replay/history.ts';
-import type { CompiledDefinition } from '../../workflows/dsl/compiled.ts';
+import { fanOutDefinition } from './_defs.ts';
 import type { FanOutOutput } from '../../workflows/interpreter/steps/for-each.ts';
 
 const ITEMS = 10_000;
 const MAX_EVENTS = 10_240;
 
-const definition: CompiledDefinition = {
-  apiVersion: 'test/v1',
-  kind: 'WorkflowDefinition',
-  name: 'scale-fan-out',
-  hash: 'scale-fan-out',
-  dependencies: {},
-  steps: [
-    {
-      kind: 'forEach',
-      id: 'fan',
-      items: '${{ inputs.items }}',
-      as: 'item',
-      concurrency: 200,
-      onItemFailure: 'fail',
-      eventsPerItem: 6,
-      steps: [{ kind: 'activity', id: 'echo', activity: 'core.echo', with: { value: '${{ item * 2 }}' }, retry: { maximumAttempts: 5 }, timeouts: { startToCloseMs: 30_000 } }],
-    },
-  ],
-  output: { fan: '${{ steps.fan.output }}' },
-};
+const definition = fanOutDefinition(
+  'scale-fan-out',
+  { kind: 'activity', id: 'echo', activity: 'core.echo', with: { value: '${{ item * 2 }}' }, retry: { maximumAttempts: 5 }, timeouts: { startToCloseMs: 30_000 } },
+  { output: { fan: '${{ steps.fan.output }}' } },
+);
 
 describe('fan-out at scale', () => {
   let env: TemporalTestEnv;
