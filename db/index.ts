@@ -30,7 +30,7 @@ export interface Database {
 }
 
 /** The directory of the embedded database in a data dir. */
-export const embeddedDir = (dataDir: string) => join(dataDir, 'db');
+const embeddedDir = (dataDir: string) => join(dataDir, 'db');
 
 async function dialect(opts: DatabaseOptions): Promise<Dialect> {
   if (opts.url) return new PostgresDialect({ pool: new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10 }) });
