@@ -3,6 +3,7 @@
 // filtered, ordered and limited in SQL; Temporal history remains the record of what the workflows did.
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
+import { storable } from '../../db/storable.ts';
 
 export const AuditEntry = z
   .object({
@@ -36,7 +37,7 @@ export class AuditLog {
     const full: AuditEntry = { at: new Date().toISOString(), ...entry };
     await this.db
       .insertInto('audit_entries')
-      .values({ at: full.at, actor: full.actor, action: full.action, target: full.target, details: full.details === undefined ? null : JSON.stringify(full.details), once_key: opts.once ?? null })
+      .values({ at: full.at, actor: storable(full.actor), action: full.action, target: storable(full.target), details: full.details === undefined ? null : JSON.stringify(storable(full.details)), once_key: opts.once === undefined ? null : storable(opts.once) })
       .onConflict((oc) => oc.column('once_key').doNothing())
       .execute();
     return full;

@@ -5,6 +5,7 @@
 // replica; Temporal's workflow-id uniqueness remains the last guard against a second incident.
 import { sql } from 'kysely';
 import type { Db } from '../../db/index.ts';
+import { storable } from '../../db/storable.ts';
 
 export interface AlertRecord {
   status: 'firing' | 'resolved';
@@ -48,7 +49,7 @@ export class GroupStateStore {
       const fresh: GroupState = { groupKey, workflowId, alerts: {}, updatedAt: new Date().toISOString() };
       await trx
         .insertInto('incident_groups')
-        .values({ workflow_id: workflowId, group_key: groupKey, state: JSON.stringify(fresh), updated_at: fresh.updatedAt })
+        .values({ workflow_id: workflowId, group_key: storable(groupKey), state: JSON.stringify(storable(fresh)), updated_at: fresh.updatedAt })
         .onConflict((oc) => oc.column('workflow_id').doNothing())
         .execute();
       await trx.selectFrom('incident_groups').select('workflow_id').where('workflow_id', '=', workflowId).forUpdate().execute();
@@ -61,7 +62,7 @@ export class GroupStateStore {
           state.updatedAt = new Date().toISOString();
           await trx
             .updateTable('incident_groups')
-            .set({ state: JSON.stringify(state), updated_at: sql<Date>`now()` })
+            .set({ state: JSON.stringify(storable(state)), updated_at: sql<Date>`now()` })
             .where('workflow_id', '=', workflowId)
             .execute();
         },

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import { z } from 'zod';
 import type { Db } from '../../db/index.ts';
+import { storable } from '../../db/storable.ts';
 
 export const UsedLink = z.object({
   nonce: z.string(),
@@ -76,7 +77,7 @@ export class UsedLinkStore {
   /** Records the link as used: the workflow took this answer, so it wins over any claim still on the nonce. */
   async markUsed(entry: Omit<UsedLink, 'at'> & { at?: string }): Promise<UsedLink> {
     const full = UsedLink.parse({ ...entry, at: entry.at ?? new Date().toISOString() });
-    const used = { state: 'used' as const, claim_id: null, used_at: full.at, by: full.by, by_name: full.byName ?? null, decision: full.decision, workflow_id: full.workflowId, step_id: full.stepId };
+    const used = storable({ state: 'used' as const, claim_id: null, used_at: full.at, by: full.by, by_name: full.byName ?? null, decision: full.decision, workflow_id: full.workflowId, step_id: full.stepId });
     await this.db
       .insertInto('used_links')
       .values({ nonce: full.nonce, claimed_at: full.at, ...used })

@@ -36,6 +36,18 @@ onBothBackends('audit log', (backend) => {
     }
   });
 
+  it('records values holding NUL characters (a fuzzed incident title failed the write with a 500), each NUL as U+FFFD', async () => {
+    const db = await openDatabase(await backend.fresh());
+    try {
+      const log = new AuditLog(db.db);
+      await log.record({ actor: 'a\u0000b', action: 'incident.declare', target: 'inc\u0000-1', details: { title: 'M\u0000x', labels: { 'k\u0000': 'v\u0000' } } }, { once: 'o\u0000' });
+      const [entry] = await log.query({ limit: 1 });
+      assert.deepEqual(entry && { ...entry, at: undefined }, { at: undefined, actor: 'a\uFFFDb', action: 'incident.declare', target: 'inc\uFFFD-1', details: { title: 'M\uFFFDx', labels: { 'k\uFFFD': 'v\uFFFD' } } });
+    } finally {
+      await db.close();
+    }
+  });
+
   it('returns the newest entries first when more match than the limit, entries of the same instant by insertion', async () => {
     const db = await openDatabase(await backend.fresh());
     try {

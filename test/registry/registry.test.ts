@@ -173,6 +173,15 @@ test('concurrent registrations of one workflow type on two replicas: exactly one
   assert.equal(a.getByWorkflowType('contested')?.name, b.getByWorkflowType('contested')?.name);
 });
 
+test('a source holding a NUL character is refused at its position (the database cannot keep it)', async (t) => {
+  const { database, store } = await sharedStore(t);
+  const registry = await DefinitionRegistry.load({ catalog, builtinDir: scratch(t), store });
+  const refused = await registry.register(def('nul', log('"x\u0000y"')), { file: 'nul.yaml' });
+  assert.equal(refused.ok, false);
+  assert.match(!refused.ok ? `${refused.errors[0]!.file}:${refused.errors[0]!.line}:${refused.errors[0]!.column} ${refused.errors[0]!.message}` : '', /^nul\.yaml:9:26 the source contains a NUL character/);
+  assert.equal((await database.db.selectFrom('definitions').select('hash').execute()).length, 0);
+});
+
 test('a stored definition that no longer compiles is skipped, not fatal', async (t) => {
   const { database, store } = await sharedStore(t);
   await database.db.insertInto('definitions').values({ hash: 'deadbeef', name: 'old', source: def('old', '    - id: a\n      activity: core.removed\n'), registered_at: new Date() }).execute();

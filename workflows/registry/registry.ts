@@ -125,6 +125,13 @@ export class DefinitionRegistry {
 
   /** Compiles and checks a version against the known definitions without adding it. */
   private check(text: string, file: string, builtin = false): CompileResult {
+    const nul = text.indexOf('\u0000');
+    if (nul >= 0) {
+      // Kept verbatim in the platform database, whose text cannot hold U+0000 (and no definition needs one).
+      const before = text.slice(0, nul).split('\n');
+      const at = { file, line: before.length, column: before.at(-1)!.length + 1, path: '', code: 'yaml' as const };
+      return { ok: false, errors: [{ ...at, message: 'the source contains a NUL character (U+0000); remove it' }], warnings: [] };
+    }
     const result = this.compile(text, file);
     if (!result.ok) return result;
     const conflict = this.conflict(result.definition, text, file, builtin);
