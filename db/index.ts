@@ -33,7 +33,13 @@ export interface Database {
 const embeddedDir = (dataDir: string) => join(dataDir, 'db');
 
 async function dialect(opts: DatabaseOptions): Promise<Dialect> {
-  if (opts.url) return new PostgresDialect({ pool: new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10 }) });
+  if (opts.url) {
+    const pool = new pg.Pool({ connectionString: opts.url, max: opts.maxConnections ?? 10 });
+    // An idle connection the server dropped (restart, crash, failover) is reported here and left out of the
+    // pool; without a listener node-postgres rethrows it, which ends the process.
+    pool.on('error', (err) => console.warn(`platform database: dropped an idle connection: ${err.message}`));
+    return new PostgresDialect({ pool });
+  }
   const dir = embeddedDir(opts.dataDir);
   mkdirSync(dir, { recursive: true });
   return new PGliteDialect(await PGlite.create(dir));
