@@ -2,8 +2,9 @@
 // header: stands for a destination the worker's configuration names (a Vault or GCS address the agent Jobs
 // must use), so a test sees which requests went there. Redirect and resumable-upload `Location`s are
 // rewritten to it, or to `locationOrigin` (a server sending its clients to another host).
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forward } from '../support/http-forward.ts';
 
 export interface RecordingProxy {
   url: string;
@@ -22,14 +23,7 @@ export async function recordingProxy(target: string, opts: { locationOrigin?: st
   const server = createServer((req, res) => {
     seen.push(`${req.method} ${req.url}`);
     authorization.push(req.headers.authorization);
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
-      const headers = { ...up.headers };
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, opts.locationOrigin ?? url);
-      res.writeHead(up.statusCode ?? 502, headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
+    forward(req, res, upstream, opts.locationOrigin ?? url);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -2,8 +2,9 @@
 // without a Bearer token the IAM credentials peer minted (and not expired) is answered 401 and never
 // reaches the server. It records whose token each request carried. Resumable-upload `Location`s are
 // rewritten to the gate, so session requests come through it too.
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { forward } from './http-forward.ts';
 
 export interface GcsTokenGate {
   url: string;
@@ -26,14 +27,7 @@ export async function gcsTokenGate(target: string, ownerOf: (token: string) => s
       res.end(JSON.stringify({ error: { code: 401, message: 'Anonymous caller does not have storage.objects.get access.', errors: [{ reason: 'required' }] } }));
       return;
     }
-    const out = httpRequest({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } }, (up) => {
-      const headers = { ...up.headers };
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(upstream.origin, url);
-      res.writeHead(up.statusCode ?? 502, headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
+    forward(req, res, upstream, url);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
